@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/pool"
+)
+
+const codeColumns = `pool_id, username, purpose, hash, attempts, max_attempts, created_at, expires_at`
+
+func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
+	// An upsert on the primary key: the new code replaces the old one in a
+	// single statement, so there is never a moment with two or none.
+	_, err := s.w.ExecContext(ctx,
+		`INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (pool_id, username, purpose) DO UPDATE SET
+		   hash = excluded.hash, attempts = excluded.attempts,
+		   max_attempts = excluded.max_attempts, created_at = excluded.created_at,
+		   expires_at = excluded.expires_at`,
+		c.PoolID, c.Username, c.Purpose, c.Hash, c.Attempts, c.MaxAttempts,
+		toMS(c.CreatedAt), toMS(c.ExpiresAt))
+	if err != nil {
+		return wrapErr(codeOp("put", c.PoolID, c.Username, c.Purpose), err)
+	}
+	return nil
+}
+
+func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
+	var out pool.Code
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// See ConsumeAttempt: the guarded UPDATE is the atomic step and the
+		// read in the same transaction only explains a refusal.
+		c, err := scanCode(tx.QueryRowContext(ctx,
+			`UPDATE codes SET attempts = attempts + 1
+			 WHERE pool_id = ? AND username = ? AND purpose = ?
+			   AND attempts < max_attempts AND expires_at > ?
+			 RETURNING `+codeColumns,
+			poolID, username, purpose, toMS(now)))
+		if err == nil {
+			out = c
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var attempts, maxAttempts int
+		var expiresAt int64
+		if err := tx.QueryRowContext(ctx,
+			`SELECT attempts, max_attempts, expires_at FROM codes
+			 WHERE pool_id = ? AND username = ? AND purpose = ?`,
+			poolID, username, purpose).Scan(&attempts, &maxAttempts, &expiresAt); err != nil {
+			return err
+		}
+		return refusal(attempts, maxAttempts, expiresAt, now)
+	})
+	if err != nil {
+		return pool.Code{}, wrapErr(codeOp("consume attempt on", poolID, username, purpose), err)
+	}
+	return out, nil
+}
+
+func (s *Store) DeleteCode(ctx context.Context, poolID, username, purpose string) error {
+	res, err := s.w.ExecContext(ctx,
+		`DELETE FROM codes WHERE pool_id = ? AND username = ? AND purpose = ?`,
+		poolID, username, purpose)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return wrapErr(codeOp("delete", poolID, username, purpose), err)
+	}
+	return nil
+}
+
+func codeOp(verb, poolID, username, purpose string) string {
+	return fmt.Sprintf("%s %s code of user %q in pool %q", verb, purpose, username, poolID)
+}
+
+func scanCode(sc scanner) (pool.Code, error) {
+	var (
+		c                    pool.Code
+		createdAt, expiresAt int64
+	)
+	if err := sc.Scan(&c.PoolID, &c.Username, &c.Purpose, &c.Hash, &c.Attempts, &c.MaxAttempts,
+		&createdAt, &expiresAt); err != nil {
+		return pool.Code{}, err
+	}
+	c.CreatedAt = fromMS(createdAt)
+	c.ExpiresAt = fromMS(expiresAt)
+	return c, nil
+}

@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/pool"
+)
+
+// Error context for sessions names the operation only: the token hash is a
+// secret and the session ID is useless to a reader of the log.
+
+const sessionColumns = `id, token_hash, kind, pool_id, client_id, username, sub, decoy, flow,
+	challenge, history, code_hash, attempts, max_attempts, channel, destination, created_at, expires_at`
+
+func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
+	history, err := json.Marshal(a.History)
+	if err != nil {
+		return fmt.Errorf("create session: encode history: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx,
+		`INSERT INTO sessions (`+sessionColumns+`)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
+		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
+		a.Channel, a.Destination, toMS(a.CreatedAt), toMS(a.ExpiresAt))
+	if err != nil {
+		return wrapErr("create session", err)
+	}
+	return nil
+}
+
+func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSession, error) {
+	a, err := scanSession(s.r.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
+	if err != nil {
+		return pool.AuthSession{}, wrapErr("get session", err)
+	}
+	return a, nil
+}
+
+func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.Time) (pool.AuthSession, error) {
+	var out pool.AuthSession
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The guarded UPDATE is the atomic step: SQLite runs it under the
+		// write lock, so no two callers can both pass attempts < max.
+		a, err := scanSession(tx.QueryRowContext(ctx,
+			`UPDATE sessions SET attempts = attempts + 1
+			 WHERE token_hash = ? AND attempts < max_attempts AND expires_at > ?
+			 RETURNING `+sessionColumns,
+			tokenHash, toMS(now)))
+		if err == nil {
+			out = a
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Nothing was counted. Reading in the same transaction sees the
+		// row exactly as the UPDATE did, so the reason is certain.
+		var attempts, maxAttempts int
+		var expiresAt int64
+		if err := tx.QueryRowContext(ctx,
+			`SELECT attempts, max_attempts, expires_at FROM sessions WHERE token_hash = ?`,
+			tokenHash).Scan(&attempts, &maxAttempts, &expiresAt); err != nil {
+			return err
+		}
+		return refusal(attempts, maxAttempts, expiresAt, now)
+	})
+	if err != nil {
+		return pool.AuthSession{}, wrapErr("consume session attempt", err)
+	}
+	return out, nil
+}
+
+// refusal explains why a guarded attempt UPDATE matched nothing. Expiry is
+// reported first: an expired code is dead whatever its attempt count.
+func refusal(attempts, maxAttempts int, expiresAt int64, now time.Time) error {
+	switch {
+	case expiresAt <= toMS(now):
+		return pool.ErrExpired
+	case attempts >= maxAttempts:
+		return pool.ErrNoAttemptsLeft
+	default:
+		// Unreachable while the check and the read share a transaction.
+		return errors.New("attempt not counted for no known reason")
+	}
+}
+
+func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next pool.AuthSession) error {
+	history, err := json.Marshal(next.History)
+	if err != nil {
+		return fmt.Errorf("replace session: encode history: %w", err)
+	}
+	// Matching on the old hash makes this a compare-and-swap: of concurrent
+	// callers holding the same session string, only the first finds it.
+	// ID, pool, client and creation time are the session's identity and
+	// never change; matching on id too stops next from overwriting a
+	// different session by mistake. Attempts are left alone: only
+	// ConsumeAttempt moves the counter, so a rotation racing a concurrent
+	// answer cannot undo its increment.
+	res, err := s.w.ExecContext(ctx,
+		`UPDATE sessions SET token_hash = ?, kind = ?, username = ?, sub = ?, decoy = ?, flow = ?,
+		 challenge = ?, history = ?, code_hash = ?,
+		 channel = ?, destination = ?, expires_at = ?
+		 WHERE token_hash = ? AND id = ?`,
+		next.TokenHash, string(next.Kind), next.Username, next.Sub, next.Decoy, next.Flow,
+		next.Challenge, string(history), toNullBlob(next.CodeHash),
+		next.Channel, next.Destination, toMS(next.ExpiresAt),
+		oldTokenHash, next.ID)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return wrapErr("replace session", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return wrapErr("delete session", err)
+	}
+	return nil
+}
+
+func scanSession(sc scanner) (pool.AuthSession, error) {
+	var (
+		a                    pool.AuthSession
+		kind, history        string
+		codeHash             []byte
+		createdAt, expiresAt int64
+	)
+	if err := sc.Scan(&a.ID, &a.TokenHash, &kind, &a.PoolID, &a.ClientID, &a.Username, &a.Sub,
+		&a.Decoy, &a.Flow, &a.Challenge, &history, &codeHash, &a.Attempts, &a.MaxAttempts,
+		&a.Channel, &a.Destination, &createdAt, &expiresAt); err != nil {
+		return pool.AuthSession{}, err
+	}
+	if err := json.Unmarshal([]byte(history), &a.History); err != nil {
+		return pool.AuthSession{}, fmt.Errorf("decode history: %w", err)
+	}
+	a.Kind = pool.SessionKind(kind)
+	a.CodeHash = fromNullBlob(codeHash)
+	a.CreatedAt = fromMS(createdAt)
+	a.ExpiresAt = fromMS(expiresAt)
+	return a, nil
+}
