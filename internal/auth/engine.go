@@ -1,0 +1,139 @@
+// Package auth is Latchkey's engine: sign-up, the sign-in state machine and
+// token issuance. It is pure Go with no transport and no SQL: front doors
+// (the Cognito API, OIDC, web pages) call it, and it talks to persistence
+// and delivery only through the store.Store and deliver.Sender interfaces.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/deliver"
+	"github.com/latchkey/latchkey/internal/otp"
+	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Config holds what an Engine is built from.
+type Config struct {
+	Store store.Store
+	// Sender delivers codes by SMS and email.
+	Sender deliver.Sender
+	// PublicURL is the base URL of the server; a pool's issuer ("iss") is
+	// PublicURL + "/" + pool ID.
+	PublicURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of codes, session strings and keys; nil means
+	// crypto/rand.Reader.
+	Rand   io.Reader
+	Logger *slog.Logger
+}
+
+// Engine runs the sign-up and sign-in flows. It is safe for concurrent use
+// and keeps no state that other nodes need: everything lives in the store.
+type Engine struct {
+	store     store.Store
+	sender    deliver.Sender
+	publicURL string
+	now       func() time.Time
+	rand      io.Reader
+	log       *slog.Logger
+
+	// issuers caches each pool's parsed signing keys.
+	mu      sync.Mutex
+	issuers map[string]*token.Issuer
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("auth: a store is required")
+	}
+	if cfg.Sender == nil {
+		return nil, errors.New("auth: a sender is required")
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("auth: a public URL is required")
+	}
+	e := &Engine{
+		store:     cfg.Store,
+		sender:    cfg.Sender,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		now:       cfg.Now,
+		rand:      cfg.Rand,
+		log:       cfg.Logger,
+		issuers:   make(map[string]*token.Issuer),
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.rand == nil {
+		e.rand = rand.Reader
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	return e, nil
+}
+
+// IssuerURL returns the "iss" of a pool's tokens.
+func (e *Engine) IssuerURL(poolID string) string { return e.publicURL + "/" + poolID }
+
+// Issuer returns the pool's token issuer (its signing and verifying keys).
+// An unknown pool is an error wrapping pool.ErrNotFound.
+func (e *Engine) Issuer(ctx context.Context, poolID string) (*token.Issuer, error) {
+	e.mu.Lock()
+	iss, ok := e.issuers[poolID]
+	e.mu.Unlock()
+	if ok {
+		return iss, nil
+	}
+	if _, err := e.store.GetPool(ctx, poolID); err != nil {
+		return nil, fmt.Errorf("load pool %s: %w", poolID, err)
+	}
+	keys, err := e.store.ListSigningKeys(ctx, poolID)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys of pool %s: %w", poolID, err)
+	}
+	iss, err = token.NewIssuer(e.IssuerURL(poolID), keys)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys of pool %s: %w", poolID, err)
+	}
+	e.mu.Lock()
+	e.issuers[poolID] = iss
+	e.mu.Unlock()
+	return iss, nil
+}
+
+// hasher returns the keyed code hasher of a pool.
+func hasher(p pool.Pool) (*otp.Hasher, error) {
+	h, err := otp.NewHasher(p.HashKey)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", p.ID, err)
+	}
+	return h, nil
+}
+
+// randomString returns n random bytes encoded with base64url, no padding.
+func (e *Engine) randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(e.rand, b); err != nil {
+		return nil, fmt.Errorf("read randomness: %w", err)
+	}
+	return b, nil
+}
+
+// internal wraps an unexpected failure: the client sees a generic
+// InternalErrorException, the log sees the cause.
+func internal(op string, err error) error {
+	return &pool.Error{Kind: pool.KindInternal, Message: "An internal error occurred; try again.", Err: fmt.Errorf("%s: %w", op, err)}
+}

@@ -1,0 +1,61 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+const (
+	alphanumeric      = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	lowerAlphanumeric = "0123456789abcdefghijklmnopqrstuvwxyz"
+)
+
+// randomText returns n characters drawn uniformly from alphabet.
+func (e *Engine) randomText(n int, alphabet string) (string, error) {
+	// Reject bytes above the largest multiple of len(alphabet) so every
+	// character is equally likely.
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	for len(out) < n {
+		b, err := e.randomBytes(n)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range b {
+			if int(c) < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// newUUID returns a random (version 4) UUID from the engine's randomness.
+func (e *Engine) newUUID() (string, error) {
+	u, err := uuid.NewRandomFromReader(e.rand)
+	if err != nil {
+		return "", fmt.Errorf("new uuid: %w", err)
+	}
+	return u.String(), nil
+}
+
+// newOpaque returns an opaque secret of n random bytes, base64url encoded.
+func (e *Engine) newOpaque(n int) (string, error) {
+	b, err := e.randomBytes(n)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// newID returns a random hex identifier for internal records.
+func (e *Engine) newID() (string, error) {
+	b, err := e.randomBytes(16)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}

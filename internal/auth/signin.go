@@ -1,0 +1,603 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
+
+	"github.com/latchkey/latchkey/internal/deliver"
+	"github.com/latchkey/latchkey/internal/otp"
+	"github.com/latchkey/latchkey/internal/pool"
+)
+
+// Auth flows a client may name, and the ones Latchkey runs.
+const (
+	FlowRefreshTokenAuth = "REFRESH_TOKEN_AUTH"
+	FlowRefreshToken     = "REFRESH_TOKEN"
+)
+
+// knownFlows is Cognito's AuthFlowType enum.
+var knownFlows = []string{
+	"USER_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "CUSTOM_AUTH", "ADMIN_NO_SRP_AUTH",
+	"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "USER_AUTH",
+}
+
+// Challenge parameter names, as Cognito's.
+const (
+	paramUsername       = "USERNAME"
+	paramDeliveryMedium = "CODE_DELIVERY_DELIVERY_MEDIUM"
+	paramDestination    = "CODE_DELIVERY_DESTINATION"
+)
+
+// InitiateAuthInput is Cognito's InitiateAuthRequest.
+type InitiateAuthInput struct {
+	ClientID       string
+	AuthFlow       string
+	AuthParameters map[string]string
+	// Session, with USER_AUTH, is the one SignUp or ConfirmSignUp returned.
+	Session string
+}
+
+// RespondInput is Cognito's RespondToAuthChallengeRequest.
+type RespondInput struct {
+	ClientID           string
+	ChallengeName      string
+	Session            string
+	ChallengeResponses map[string]string
+}
+
+// AuthResult is either a challenge to answer or tokens.
+type AuthResult struct {
+	ChallengeName       string
+	Session             string
+	ChallengeParameters map[string]string
+	AvailableChallenges []string
+	Tokens              *Tokens
+}
+
+// InitiateAuth starts a sign-in (CUSTOM_AUTH, USER_AUTH) or refreshes tokens
+// (REFRESH_TOKEN_AUTH).
+func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthResult, error) {
+	if !slices.Contains(knownFlows, in.AuthFlow) {
+		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter,
+			"1 validation error detected: Value '%s' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: %v", in.AuthFlow, knownFlows)
+	}
+	switch in.AuthFlow {
+	case FlowRefreshTokenAuth, FlowRefreshToken:
+		rt := in.AuthParameters["REFRESH_TOKEN"]
+		if rt == "" {
+			return AuthResult{}, missingParameter("REFRESH_TOKEN")
+		}
+		t, err := e.refresh(ctx, in.ClientID, rt, func(c pool.Client, username string) error {
+			return checkSecretHash(c, username, in.AuthParameters["SECRET_HASH"])
+		})
+		if err != nil {
+			return AuthResult{}, err
+		}
+		return AuthResult{Tokens: t}, nil
+	case pool.FlowCustomAuth, pool.FlowUserAuth:
+	default:
+		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter,
+			"Auth flow %s is not supported: Latchkey is passwordless; use USER_AUTH or CUSTOM_AUTH.", in.AuthFlow)
+	}
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	rawUsername := in.AuthParameters[paramUsername]
+	if rawUsername == "" {
+		return AuthResult{}, missingParameter(paramUsername)
+	}
+	if err := checkSecretHash(c, rawUsername, in.AuthParameters["SECRET_HASH"]); err != nil {
+		return AuthResult{}, err
+	}
+	id, err := parseUsername(p, rawUsername)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if in.AuthFlow == pool.FlowUserAuth && in.Session != "" {
+		return e.signInAfterSignUp(ctx, p, c, id, in.Session)
+	}
+	u, err := e.lookupForSignIn(ctx, p, id)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	start := signInStart{pool: p, client: c, id: id, user: u, flow: in.AuthFlow}
+	if in.AuthFlow == pool.FlowCustomAuth {
+		// The built-in DefineAuthChallenge: no history yet, so ask a
+		// CUSTOM_CHALLENGE; the built-in CreateAuthChallenge sends a code
+		// to the username itself.
+		return e.startCodeChallenge(ctx, start, pool.ChallengeCustom, id.channel())
+	}
+	switch pref := in.AuthParameters["PREFERRED_CHALLENGE"]; pref {
+	case pool.ChallengeSMSOTP, pool.ChallengeEmail:
+		if slices.Contains(availableChallenges(p, u), pref) {
+			return e.startCodeChallenge(ctx, start, pref, challengeChannel(pref))
+		}
+	}
+	return e.startSelectChallenge(ctx, start)
+}
+
+// lookupForSignIn finds the user signing in; nil (and no error) for an
+// unknown user when the pool hides existence.
+func (e *Engine) lookupForSignIn(ctx context.Context, p pool.Pool, id identifier) (*pool.User, error) {
+	u, err := e.store.GetUser(ctx, p.ID, id.value)
+	if errors.Is(err, pool.ErrNotFound) {
+		if p.Settings.PreventUserExistenceErrors {
+			return nil, nil
+		}
+		return nil, pool.Errorf(pool.KindUserNotFound, "User does not exist.")
+	}
+	if err != nil {
+		return nil, internal("load user", err)
+	}
+	if !u.Enabled {
+		return nil, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
+	}
+	if u.Status != pool.StatusConfirmed {
+		return nil, pool.Errorf(pool.KindUserNotConfirmed, "User is not confirmed.")
+	}
+	return &u, nil
+}
+
+// availableChallenges lists the first factors offered. When the pool hides
+// user existence every user is offered every channel the pool uses, so the
+// list says nothing about the account; otherwise only the channels the user
+// has.
+func availableChallenges(p pool.Pool, u *pool.User) []string {
+	var out []string
+	for _, ch := range []struct{ attr, challenge string }{
+		{pool.AttrEmail, pool.ChallengeEmail},
+		{pool.AttrPhoneNumber, pool.ChallengeSMSOTP},
+	} {
+		if p.Settings.PreventUserExistenceErrors {
+			if p.Settings.AllowsUsername(ch.attr) {
+				out = append(out, ch.challenge)
+			}
+			continue
+		}
+		if u != nil && u.Attr(ch.attr) != "" {
+			out = append(out, ch.challenge)
+		}
+	}
+	return out
+}
+
+func challengeChannel(challenge string) deliver.Channel {
+	if challenge == pool.ChallengeSMSOTP {
+		return deliver.ChannelSMS
+	}
+	return deliver.ChannelEmail
+}
+
+func channelAttr(ch deliver.Channel) string {
+	if ch == deliver.ChannelSMS {
+		return pool.AttrPhoneNumber
+	}
+	return pool.AttrEmail
+}
+
+// signInStart is what starting a sign-in session needs.
+type signInStart struct {
+	pool   pool.Pool
+	client pool.Client
+	id     identifier
+	user   *pool.User // nil for an unknown user
+	flow   string
+}
+
+func (s signInStart) base(e *Engine) (pool.AuthSession, string, error) {
+	tok, hash, err := e.newSessionToken()
+	if err != nil {
+		return pool.AuthSession{}, "", internal("new session", err)
+	}
+	sid, err := e.newID()
+	if err != nil {
+		return pool.AuthSession{}, "", internal("new session", err)
+	}
+	now := e.now().UTC()
+	as := pool.AuthSession{
+		ID:          sid,
+		TokenHash:   hash,
+		Kind:        pool.KindSignIn,
+		PoolID:      s.pool.ID,
+		ClientID:    s.client.ID,
+		Username:    s.id.value,
+		Decoy:       s.user == nil,
+		Flow:        s.flow,
+		MaxAttempts: s.pool.Settings.MaxAttempts,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(s.pool.Settings.SessionTTL),
+	}
+	if s.user != nil {
+		as.Sub = s.user.Sub
+	}
+	return as, tok, nil
+}
+
+// startSelectChallenge answers USER_AUTH without a preference.
+func (e *Engine) startSelectChallenge(ctx context.Context, s signInStart) (AuthResult, error) {
+	as, tok, err := s.base(e)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	as.Challenge = pool.ChallengeSelect
+	if err := e.store.CreateSession(ctx, as); err != nil {
+		return AuthResult{}, internal("store session", err)
+	}
+	return AuthResult{
+		ChallengeName:       pool.ChallengeSelect,
+		Session:             tok,
+		ChallengeParameters: map[string]string{},
+		AvailableChallenges: availableChallenges(s.pool, s.user),
+	}, nil
+}
+
+// startCodeChallenge makes a code, stores its hash in a new session and
+// sends it. For an unknown user (or a user without that channel, when the
+// pool hides existence) the session is a decoy: a code is made and hashed
+// the same way, nothing is sent, and no answer can succeed.
+func (e *Engine) startCodeChallenge(ctx context.Context, s signInStart, challenge string, ch deliver.Channel) (AuthResult, error) {
+	as, tok, err := s.base(e)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	dest, masked, err := e.destination(s, ch)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	code, err := e.armCode(&as, s.pool, challenge, ch, dest)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if dest == "" {
+		as.Decoy = true
+	}
+	if err := e.store.CreateSession(ctx, as); err != nil {
+		return AuthResult{}, internal("store session", err)
+	}
+	if !as.Decoy {
+		if err := e.sendCode(ctx, s.pool, ch, dest, code, "sign_in", s.pool.Settings.SessionTTL); err != nil {
+			if derr := e.store.DeleteSession(ctx, as.TokenHash); derr != nil && !errors.Is(derr, pool.ErrNotFound) {
+				e.log.ErrorContext(ctx, "drop session after failed delivery", "pool", s.pool.ID, "error", derr)
+			}
+			return AuthResult{}, err
+		}
+	}
+	return AuthResult{
+		ChallengeName:       challenge,
+		Session:             tok,
+		ChallengeParameters: challengeParameters(challenge, s.id.value, ch, masked),
+	}, nil
+}
+
+// destination returns where a code on channel ch goes ("" for a decoy) and
+// the masked form to show.
+func (e *Engine) destination(s signInStart, ch deliver.Channel) (dest, masked string, err error) {
+	if s.user != nil {
+		if v := s.user.Attr(channelAttr(ch)); v != "" {
+			return v, mask(ch, v), nil
+		}
+		if !s.pool.Settings.PreventUserExistenceErrors {
+			return "", "", pool.Errorf(pool.KindInvalidParameter, "The user has no %s to send a code to.", channelAttr(ch))
+		}
+	}
+	return "", decoyDestination(s.pool, s.id, ch), nil
+}
+
+// armCode puts a fresh code on the session and returns it.
+func (e *Engine) armCode(as *pool.AuthSession, p pool.Pool, challenge string, ch deliver.Channel, dest string) (string, error) {
+	h, err := hasher(p)
+	if err != nil {
+		return "", internal("arm code", err)
+	}
+	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	if err != nil {
+		return "", internal("arm code", err)
+	}
+	as.Challenge = challenge
+	as.Channel = string(ch)
+	as.Destination = dest
+	as.CodeHash = h.Hash(as.ID, code)
+	return code, nil
+}
+
+func challengeParameters(challenge, username string, ch deliver.Channel, masked string) map[string]string {
+	params := map[string]string{
+		paramDeliveryMedium: deliveryMedium(ch),
+		paramDestination:    masked,
+	}
+	if challenge == pool.ChallengeCustom {
+		params[paramUsername] = username
+	}
+	return params
+}
+
+// signInAfterSignUp handles USER_AUTH with the Session from SignUp or
+// ConfirmSignUp: after a confirmation code, tokens at once; after an
+// auto-confirmed sign-up, a code to the new identifier (the first proof).
+func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Client, id identifier, session string) (AuthResult, error) {
+	hash := hashSessionToken(session)
+	s, err := e.store.GetSession(ctx, hash)
+	if errors.Is(err, pool.ErrNotFound) || (err == nil && (s.ClientID != c.ID || s.Username != id.value || (s.Kind != pool.KindSignUp && s.Kind != pool.KindConfirmed))) {
+		return AuthResult{}, invalidSession()
+	}
+	if err != nil {
+		return AuthResult{}, internal("load session", err)
+	}
+	if s.Expired(e.now()) {
+		return AuthResult{}, expiredSession()
+	}
+	if err := e.store.DeleteSession(ctx, hash); err != nil {
+		if errors.Is(err, pool.ErrNotFound) {
+			return AuthResult{}, invalidSession()
+		}
+		return AuthResult{}, internal("use session", err)
+	}
+	u, err := e.lookupForSignIn(ctx, p, id)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if u == nil || u.Sub != s.Sub {
+		return AuthResult{}, invalidSession()
+	}
+	if s.Kind == pool.KindConfirmed {
+		t, err := e.issueTokens(ctx, p, c, *u, e.now().UTC())
+		if err != nil {
+			return AuthResult{}, err
+		}
+		return AuthResult{Tokens: t}, nil
+	}
+	start := signInStart{pool: p, client: c, id: id, user: u, flow: pool.FlowUserAuth}
+	challenge := pool.ChallengeEmail
+	if id.channel() == deliver.ChannelSMS {
+		challenge = pool.ChallengeSMSOTP
+	}
+	return e.startCodeChallenge(ctx, start, challenge, id.channel())
+}
+
+// RespondToAuthChallenge answers the session's current challenge.
+func (e *Engine) RespondToAuthChallenge(ctx context.Context, in RespondInput) (AuthResult, error) {
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if in.Session == "" {
+		return AuthResult{}, missingParameter("Session")
+	}
+	rawUsername := in.ChallengeResponses[paramUsername]
+	if rawUsername == "" {
+		return AuthResult{}, missingParameter(paramUsername)
+	}
+	if err := checkSecretHash(c, rawUsername, in.ChallengeResponses["SECRET_HASH"]); err != nil {
+		return AuthResult{}, err
+	}
+	answerKey, err := answerParameter(in.ChallengeName)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	answer := in.ChallengeResponses[answerKey]
+	if answer == "" {
+		return AuthResult{}, missingParameter(answerKey)
+	}
+	id, err := parseUsername(p, rawUsername)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	hash := hashSessionToken(in.Session)
+	s, err := e.store.GetSession(ctx, hash)
+	switch {
+	case errors.Is(err, pool.ErrNotFound):
+		return AuthResult{}, invalidSession()
+	case err != nil:
+		return AuthResult{}, internal("load session", err)
+	case s.Kind != pool.KindSignIn || s.ClientID != c.ID || s.Username != id.value:
+		return AuthResult{}, invalidSession()
+	case s.Expired(e.now()):
+		return AuthResult{}, expiredSession()
+	case s.Challenge != in.ChallengeName:
+		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter, "ChallengeName %s does not match the challenge of this session, %s.", in.ChallengeName, s.Challenge)
+	}
+	if in.ChallengeName == pool.ChallengeSelect {
+		return e.selectChallenge(ctx, p, c, s, id, answer)
+	}
+	return e.answerCode(ctx, p, c, s, answer)
+}
+
+// answerParameter names the ChallengeResponses key holding the answer.
+func answerParameter(challenge string) (string, error) {
+	switch challenge {
+	case pool.ChallengeCustom, pool.ChallengeSelect:
+		return "ANSWER", nil
+	case pool.ChallengeSMSOTP:
+		return "SMS_OTP_CODE", nil
+	case pool.ChallengeEmail:
+		return "EMAIL_OTP_CODE", nil
+	case "":
+		return "", missingParameter("ChallengeName")
+	}
+	return "", pool.Errorf(pool.KindInvalidParameter,
+		"Challenge %s is not supported: Latchkey answers CUSTOM_CHALLENGE, SMS_OTP, EMAIL_OTP and SELECT_CHALLENGE.", challenge)
+}
+
+// selectChallenge handles the client's choice of first factor.
+func (e *Engine) selectChallenge(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, id identifier, answer string) (AuthResult, error) {
+	var user *pool.User
+	if !s.Decoy {
+		u, err := e.store.GetUserBySub(ctx, p.ID, s.Sub)
+		if err != nil {
+			if errors.Is(err, pool.ErrNotFound) {
+				return AuthResult{}, invalidSession()
+			}
+			return AuthResult{}, internal("load user", err)
+		}
+		user = &u
+	}
+	if !slices.Contains(availableChallenges(p, user), answer) {
+		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter, "ANSWER %q is not one of the available challenges %v.", answer, availableChallenges(p, user))
+	}
+	ch := challengeChannel(answer)
+	start := signInStart{pool: p, client: c, id: id, user: user, flow: s.Flow}
+	dest, masked, err := e.destination(start, ch)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	next := s
+	tok, hash, err := e.newSessionToken()
+	if err != nil {
+		return AuthResult{}, internal("new session", err)
+	}
+	next.TokenHash = hash
+	code, err := e.armCode(&next, p, answer, ch, dest)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	next.Decoy = s.Decoy || dest == ""
+	next.History = append(slices.Clone(s.History), pool.ChallengeResult{ChallengeName: pool.ChallengeSelect, ChallengeResult: true})
+	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
+		if errors.Is(err, pool.ErrNotFound) {
+			return AuthResult{}, invalidSession()
+		}
+		return AuthResult{}, internal("advance session", err)
+	}
+	if !next.Decoy {
+		if err := e.sendCode(ctx, p, ch, dest, code, "sign_in", p.Settings.SessionTTL); err != nil {
+			return AuthResult{}, err
+		}
+	}
+	return AuthResult{ChallengeName: answer, Session: tok, ChallengeParameters: challengeParameters(answer, id.value, ch, masked)}, nil
+}
+
+// answerCode judges an answer to a code challenge. The attempt is counted
+// in the store before the answer is judged, so parallel guesses can never
+// be evaluated more often than the limit allows.
+func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string) (AuthResult, error) {
+	counted, err := e.store.ConsumeAttempt(ctx, s.TokenHash, e.now().UTC())
+	switch {
+	case errors.Is(err, pool.ErrNotFound):
+		return AuthResult{}, invalidSession()
+	case errors.Is(err, pool.ErrExpired):
+		return AuthResult{}, expiredSession()
+	case errors.Is(err, pool.ErrNoAttemptsLeft):
+		e.dropSession(ctx, s)
+		return AuthResult{}, incorrect()
+	case err != nil:
+		return AuthResult{}, internal("count attempt", err)
+	}
+	h, err := hasher(p)
+	if err != nil {
+		return AuthResult{}, internal("check code", err)
+	}
+	// Decoys are checked too, so both kinds of session cost the same.
+	right := h.Check(counted.ID, answer, counted.CodeHash) && !counted.Decoy
+	if right {
+		// Single use: of concurrent right answers only one deletes it.
+		if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
+			if errors.Is(err, pool.ErrNotFound) {
+				return AuthResult{}, invalidSession()
+			}
+			return AuthResult{}, internal("use session", err)
+		}
+		return e.finishSignIn(ctx, p, c, counted)
+	}
+	if counted.Attempts >= counted.MaxAttempts {
+		// The built-in DefineAuthChallenge: the last attempt failed.
+		e.dropSession(ctx, s)
+		return AuthResult{}, incorrect()
+	}
+	if counted.Challenge != pool.ChallengeCustom {
+		return AuthResult{}, pool.Errorf(pool.KindCodeMismatch, "Invalid code or auth state for the user.")
+	}
+	// CUSTOM_CHALLENGE, as Cognito: a wrong answer that does not end the
+	// flow yields the same challenge (the same code) under a new Session,
+	// and the old Session stops working.
+	next := counted
+	tok, hash, err := e.newSessionToken()
+	if err != nil {
+		return AuthResult{}, internal("new session", err)
+	}
+	next.TokenHash = hash
+	next.History = append(slices.Clone(counted.History), pool.ChallengeResult{ChallengeName: pool.ChallengeCustom, ChallengeResult: false})
+	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
+		if errors.Is(err, pool.ErrNotFound) {
+			return AuthResult{}, invalidSession()
+		}
+		return AuthResult{}, internal("advance session", err)
+	}
+	ch := deliver.Channel(counted.Channel)
+	masked := mask(ch, counted.Destination)
+	if counted.Destination == "" {
+		masked = decoyDestination(p, storedIdentifier(counted.Username), ch)
+	}
+	return AuthResult{
+		ChallengeName:       pool.ChallengeCustom,
+		Session:             tok,
+		ChallengeParameters: challengeParameters(pool.ChallengeCustom, counted.Username, ch, masked),
+	}, nil
+}
+
+// finishSignIn issues tokens after a right answer, and marks the identifier
+// the code went to as verified: the user just proved they hold it.
+func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession) (AuthResult, error) {
+	u, err := e.store.GetUserBySub(ctx, p.ID, s.Sub)
+	if errors.Is(err, pool.ErrNotFound) {
+		return AuthResult{}, incorrect()
+	}
+	if err != nil {
+		return AuthResult{}, internal("load user", err)
+	}
+	if !u.Enabled {
+		return AuthResult{}, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
+	}
+	attr := channelAttr(deliver.Channel(s.Channel))
+	if u.Attr(attr) == s.Destination && !u.Verified(attr) {
+		u.Attributes[attr+"_verified"] = "true"
+		u.UpdatedAt = e.now().UTC()
+		if err := e.store.UpdateUser(ctx, u); err != nil {
+			return AuthResult{}, internal("mark verified", err)
+		}
+	}
+	t, err := e.issueTokens(ctx, p, c, u, e.now().UTC())
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
+}
+
+func (e *Engine) dropSession(ctx context.Context, s pool.AuthSession) {
+	if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil && !errors.Is(err, pool.ErrNotFound) {
+		e.log.ErrorContext(ctx, "drop session", "pool", s.PoolID, "error", err)
+	}
+}
+
+// newSessionToken returns a fresh opaque session string and its hash. The
+// string has 384 random bits; only its SHA-256 is stored.
+func (e *Engine) newSessionToken() (string, []byte, error) {
+	tok, err := e.newOpaque(48)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, hashSessionToken(tok), nil
+}
+
+func hashSessionToken(tok string) []byte {
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:]
+}
+
+func missingParameter(name string) error {
+	return pool.Errorf(pool.KindInvalidParameter, "Missing required parameter %s", name)
+}
+
+func invalidSession() error {
+	return pool.Errorf(pool.KindNotAuthorized, "Invalid session for the user.")
+}
+
+func expiredSession() error {
+	return pool.Errorf(pool.KindNotAuthorized, "Invalid session for the user, session is expired.")
+}
+
+func incorrect() error {
+	return pool.Errorf(pool.KindNotAuthorized, "Incorrect username or password.")
+}

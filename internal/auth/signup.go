@@ -1,0 +1,348 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/otp"
+	"github.com/latchkey/latchkey/internal/pool"
+)
+
+// SignUpInput is a self sign-up request.
+type SignUpInput struct {
+	ClientID   string
+	Username   string
+	SecretHash string
+	Attributes map[string]string
+	// A password, if a Cognito client sends one, is accepted and ignored:
+	// Latchkey is passwordless.
+}
+
+// SignUpOutput is Cognito's SignUpResponse.
+type SignUpOutput struct {
+	UserConfirmed bool
+	UserSub       string
+	// Delivery is set when a confirmation code was sent.
+	Delivery *CodeDelivery
+	// Session starts sign-in right after sign-up (InitiateAuth USER_AUTH).
+	Session string
+}
+
+// maxAttributeValue is Cognito's limit on an attribute value.
+const maxAttributeValue = 2048
+
+// SignUp creates a user. With the pool's default auto-confirm the user is
+// CONFIRMED at once and the first sign-in proves the identifier; otherwise
+// a confirmation code is sent. A username held only by an UNCONFIRMED user
+// is taken over, so no account is ever stuck half-made.
+func (e *Engine) SignUp(ctx context.Context, in SignUpInput) (SignUpOutput, error) {
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
+	if err != nil {
+		return SignUpOutput{}, err
+	}
+	if err := checkSecretHash(c, in.Username, in.SecretHash); err != nil {
+		return SignUpOutput{}, err
+	}
+	id, err := parseUsername(p, in.Username)
+	if err != nil {
+		return SignUpOutput{}, err
+	}
+	attrs, err := signUpAttributes(p, id, in.Attributes)
+	if err != nil {
+		return SignUpOutput{}, err
+	}
+	sub, err := e.newUUID()
+	if err != nil {
+		return SignUpOutput{}, internal("sign up", err)
+	}
+	attrs[pool.AttrSub] = sub
+	now := e.now().UTC()
+	u := pool.User{
+		PoolID:     p.ID,
+		Sub:        sub,
+		Username:   id.value,
+		Attributes: attrs,
+		Status:     pool.StatusUnconfirmed,
+		Enabled:    true,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	if p.Settings.AutoConfirm {
+		u.Status = pool.StatusConfirmed
+	}
+	if _, err := e.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, pool.ErrConflict) {
+			return SignUpOutput{}, pool.Errorf(pool.KindUsernameExists, "An account with the given %s already exists.", id.attr)
+		}
+		return SignUpOutput{}, internal("create user", err)
+	}
+	out := SignUpOutput{UserConfirmed: u.Status == pool.StatusConfirmed, UserSub: sub}
+	if !out.UserConfirmed {
+		d, err := e.sendSignUpCode(ctx, p, id)
+		if err != nil {
+			return SignUpOutput{}, err
+		}
+		out.Delivery = &d
+	}
+	if out.Session, err = e.createSignUpSession(ctx, p, c, u, pool.KindSignUp); err != nil {
+		return SignUpOutput{}, err
+	}
+	return out, nil
+}
+
+// signUpAttributes validates the attributes a client may set at sign-up and
+// adds the username's own attribute.
+func signUpAttributes(p pool.Pool, id identifier, given map[string]string) (map[string]string, error) {
+	attrs := make(map[string]string, len(given)+2)
+	for name, value := range given {
+		if err := checkWritableAttribute(name, value); err != nil {
+			return nil, err
+		}
+		v, err := normaliseAttribute(p, name, value)
+		if err != nil {
+			return nil, err
+		}
+		attrs[name] = v
+	}
+	if v, ok := attrs[id.attr]; ok && v != id.value {
+		return nil, pool.Errorf(pool.KindInvalidParameter, "Attribute %s must equal the username when the username is a %s.", id.attr, strings.ReplaceAll(id.attr, "_", " "))
+	}
+	attrs[id.attr] = id.value
+	attrs[pool.AttrEmailVerified] = "false"
+	attrs[pool.AttrPhoneNumberVerified] = "false"
+	if _, ok := attrs[pool.AttrEmail]; !ok {
+		delete(attrs, pool.AttrEmailVerified)
+	}
+	if _, ok := attrs[pool.AttrPhoneNumber]; !ok {
+		delete(attrs, pool.AttrPhoneNumberVerified)
+	}
+	return attrs, nil
+}
+
+// standardAttributes are the OIDC attributes Cognito lets users write.
+var standardAttributes = map[string]bool{
+	"address": true, "birthdate": true, "email": true, "family_name": true, "gender": true,
+	"given_name": true, "locale": true, "middle_name": true, "name": true, "nickname": true,
+	"phone_number": true, "picture": true, "preferred_username": true, "profile": true,
+	"updated_at": true, "website": true, "zoneinfo": true,
+}
+
+func checkWritableAttribute(name, value string) error {
+	switch {
+	case name == "":
+		return pool.Errorf(pool.KindInvalidParameter, "Attribute name must not be empty.")
+	case strings.HasPrefix(name, "custom:"):
+		if len(name) > 32+len("custom:") || len(name) == len("custom:") {
+			return pool.Errorf(pool.KindInvalidParameter, "Custom attribute name %q must have 1 to 32 characters after \"custom:\".", name)
+		}
+	case name == pool.AttrSub || name == pool.AttrEmailVerified || name == pool.AttrPhoneNumberVerified:
+		return pool.Errorf(pool.KindInvalidParameter, "Attribute %s cannot be set by the user.", name)
+	case !standardAttributes[name]:
+		return pool.Errorf(pool.KindInvalidParameter, "Attribute %q is not a known attribute; use a standard attribute or custom:<name>.", name)
+	}
+	if len(value) > maxAttributeValue {
+		return pool.Errorf(pool.KindInvalidParameter, "Attribute %s is longer than %d characters.", name, maxAttributeValue)
+	}
+	return nil
+}
+
+// sendSignUpCode makes, stores and sends a new confirmation code; the
+// previous one stops working.
+func (e *Engine) sendSignUpCode(ctx context.Context, p pool.Pool, id identifier) (CodeDelivery, error) {
+	h, err := hasher(p)
+	if err != nil {
+		return CodeDelivery{}, internal("sign-up code", err)
+	}
+	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	if err != nil {
+		return CodeDelivery{}, internal("sign-up code", err)
+	}
+	now := e.now().UTC()
+	err = e.store.PutCode(ctx, pool.Code{
+		PoolID:      p.ID,
+		Username:    id.value,
+		Purpose:     pool.PurposeSignUp,
+		Hash:        h.Hash(signUpCodeContext(p.ID, id.value), code),
+		MaxAttempts: p.Settings.MaxAttempts,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(p.Settings.SignUpCodeTTL),
+	})
+	if err != nil {
+		return CodeDelivery{}, internal("store sign-up code", err)
+	}
+	if err := e.sendCode(ctx, p, id.channel(), id.value, code, pool.PurposeSignUp, p.Settings.SignUpCodeTTL); err != nil {
+		return CodeDelivery{}, err
+	}
+	return codeDelivery(id.channel(), mask(id.channel(), id.value)), nil
+}
+
+func signUpCodeContext(poolID, username string) string {
+	return "sign_up|" + poolID + "|" + username
+}
+
+// createSignUpSession stores a session that lets USER_AUTH start (KindSignUp)
+// or finish (KindConfirmed) right after sign-up.
+func (e *Engine) createSignUpSession(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, kind pool.SessionKind) (string, error) {
+	tok, hash, err := e.newSessionToken()
+	if err != nil {
+		return "", internal("new session", err)
+	}
+	sid, err := e.newID()
+	if err != nil {
+		return "", internal("new session", err)
+	}
+	now := e.now().UTC()
+	err = e.store.CreateSession(ctx, pool.AuthSession{
+		ID:          sid,
+		TokenHash:   hash,
+		Kind:        kind,
+		PoolID:      p.ID,
+		ClientID:    c.ID,
+		Username:    u.Username,
+		Sub:         u.Sub,
+		Flow:        pool.FlowUserAuth,
+		MaxAttempts: p.Settings.MaxAttempts,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(p.Settings.SessionTTL),
+	})
+	if err != nil {
+		return "", internal("store session", err)
+	}
+	return tok, nil
+}
+
+// ConfirmSignUpInput is Cognito's ConfirmSignUpRequest.
+type ConfirmSignUpInput struct {
+	ClientID         string
+	Username         string
+	ConfirmationCode string
+	SecretHash       string
+	Session          string
+}
+
+// ConfirmSignUp checks a confirmation code, confirms the user, marks the
+// identifier verified and returns a Session that signs the user in without
+// a second code.
+func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (string, error) {
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
+	if err != nil {
+		return "", err
+	}
+	if err := checkSecretHash(c, in.Username, in.SecretHash); err != nil {
+		return "", err
+	}
+	id, err := parseUsername(p, in.Username)
+	if err != nil {
+		return "", err
+	}
+	if in.Session != "" {
+		if err := e.checkSignUpSession(ctx, c, id, in.Session); err != nil {
+			return "", err
+		}
+	}
+	u, err := e.store.GetUser(ctx, p.ID, id.value)
+	if errors.Is(err, pool.ErrNotFound) {
+		if p.Settings.PreventUserExistenceErrors {
+			return "", codeMismatch()
+		}
+		return "", pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
+	}
+	if err != nil {
+		return "", internal("load user", err)
+	}
+	if u.Status == pool.StatusConfirmed {
+		return "", pool.Errorf(pool.KindNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
+	}
+	code, err := e.store.ConsumeCodeAttempt(ctx, p.ID, id.value, pool.PurposeSignUp, e.now().UTC())
+	switch {
+	case errors.Is(err, pool.ErrNotFound), errors.Is(err, pool.ErrExpired), errors.Is(err, pool.ErrNoAttemptsLeft):
+		return "", pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
+	case err != nil:
+		return "", internal("count code attempt", err)
+	}
+	h, err := hasher(p)
+	if err != nil {
+		return "", internal("confirm sign-up", err)
+	}
+	if !h.Check(signUpCodeContext(p.ID, id.value), in.ConfirmationCode, code.Hash) {
+		if code.Attempts >= code.MaxAttempts {
+			if err := e.store.DeleteCode(ctx, p.ID, id.value, pool.PurposeSignUp); err != nil && !errors.Is(err, pool.ErrNotFound) {
+				return "", internal("burn code", err)
+			}
+		}
+		return "", codeMismatch()
+	}
+	// Exactly one of concurrent right answers gets past the delete.
+	if err := e.store.DeleteCode(ctx, p.ID, id.value, pool.PurposeSignUp); err != nil {
+		if errors.Is(err, pool.ErrNotFound) {
+			return "", pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
+		}
+		return "", internal("use code", err)
+	}
+	u.Status = pool.StatusConfirmed
+	u.Attributes[id.attr+"_verified"] = "true"
+	u.UpdatedAt = e.now().UTC()
+	if err := e.store.UpdateUser(ctx, u); err != nil {
+		return "", internal("confirm user", err)
+	}
+	return e.createSignUpSession(ctx, p, c, u, pool.KindConfirmed)
+}
+
+func codeMismatch() error {
+	return pool.Errorf(pool.KindCodeMismatch, "Invalid verification code provided, please try again.")
+}
+
+// checkSignUpSession verifies that a Session passed to ConfirmSignUp is the
+// one SignUp gave for this user and client. An expired one is fine: the
+// confirmation code has its own, longer lifetime.
+func (e *Engine) checkSignUpSession(ctx context.Context, c pool.Client, id identifier, session string) error {
+	s, err := e.store.GetSession(ctx, hashSessionToken(session))
+	if err != nil || s.Kind != pool.KindSignUp || s.ClientID != c.ID || s.Username != id.value {
+		if err != nil && !errors.Is(err, pool.ErrNotFound) {
+			return internal("load session", err)
+		}
+		return invalidSession()
+	}
+	if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil && !errors.Is(err, pool.ErrNotFound) {
+		return internal("use session", err)
+	}
+	return nil
+}
+
+// ResendConfirmationCodeInput is Cognito's ResendConfirmationCodeRequest.
+type ResendConfirmationCodeInput struct {
+	ClientID   string
+	Username   string
+	SecretHash string
+}
+
+// ResendConfirmationCode sends a new sign-up code to an UNCONFIRMED user.
+// For an unknown user it answers as if it had sent one.
+func (e *Engine) ResendConfirmationCode(ctx context.Context, in ResendConfirmationCodeInput) (CodeDelivery, error) {
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
+	if err != nil {
+		return CodeDelivery{}, err
+	}
+	if err := checkSecretHash(c, in.Username, in.SecretHash); err != nil {
+		return CodeDelivery{}, err
+	}
+	id, err := parseUsername(p, in.Username)
+	if err != nil {
+		return CodeDelivery{}, err
+	}
+	u, err := e.store.GetUser(ctx, p.ID, id.value)
+	if errors.Is(err, pool.ErrNotFound) {
+		if p.Settings.PreventUserExistenceErrors {
+			return codeDelivery(id.channel(), mask(id.channel(), id.value)), nil
+		}
+		return CodeDelivery{}, pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
+	}
+	if err != nil {
+		return CodeDelivery{}, internal("load user", err)
+	}
+	if u.Status == pool.StatusConfirmed {
+		return CodeDelivery{}, pool.Errorf(pool.KindInvalidParameter, "User is already confirmed.")
+	}
+	return e.sendSignUpCode(ctx, p, id)
+}
