@@ -1,0 +1,332 @@
+package cognito
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// Size caps for map members; Cognito documents none, these are generous.
+const (
+	maxMapEntries     = 64
+	maxMapValue       = 4096
+	maxUserAttributes = 100
+)
+
+type signUpRequest struct {
+	ClientId       string
+	Username       string
+	Password       string
+	SecretHash     string
+	UserAttributes []attributeType
+	ValidationData []attributeType
+	ClientMetadata map[string]string
+}
+
+type signUpResponse struct {
+	UserConfirmed       bool                 `json:"UserConfirmed"`
+	UserSub             string               `json:"UserSub"`
+	CodeDeliveryDetails *codeDeliveryDetails `json:"CodeDeliveryDetails,omitempty"`
+	Session             string               `json:"Session,omitempty"`
+}
+
+func (h *Handler) signUp(ctx context.Context, body []byte) (any, error) {
+	var in signUpRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.Username, usernameRule)
+	v.str(in.SecretHash, secretHashRule)
+	v.str(in.Password, passwordRule)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	attrs := make(map[string]string, len(in.UserAttributes))
+	if len(in.UserAttributes) > maxUserAttributes {
+		// Checking each of thousands of entries would only bloat the error.
+		v.secret("userAttributes", fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
+		in.UserAttributes = nil
+	}
+	for _, a := range in.UserAttributes {
+		if a.Name == "" {
+			v.add(nil, "userAttributes.member.name", "Member must not be null")
+			continue
+		}
+		v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
+		attrs[a.Name] = a.Value
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	// Password is accepted and ignored: Latchkey is passwordless, and the
+	// classic Cognito recipes send a dummy one.
+	out, err := h.engine.SignUp(ctx, auth.SignUpInput{
+		ClientID:   in.ClientId,
+		Username:   in.Username,
+		SecretHash: in.SecretHash,
+		Attributes: attrs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return signUpResponse{
+		UserConfirmed:       out.UserConfirmed,
+		UserSub:             out.UserSub,
+		CodeDeliveryDetails: toCodeDeliveryDetails(out.Delivery),
+		Session:             out.Session,
+	}, nil
+}
+
+type confirmSignUpRequest struct {
+	ClientId           string
+	Username           string
+	ConfirmationCode   string
+	SecretHash         string
+	Session            string
+	ForceAliasCreation bool
+	ClientMetadata     map[string]string
+}
+
+type sessionResponse struct {
+	Session string `json:"Session,omitempty"`
+}
+
+func (h *Handler) confirmSignUp(ctx context.Context, body []byte) (any, error) {
+	var in confirmSignUpRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.Username, usernameRule)
+	v.str(in.ConfirmationCode, codeRule)
+	v.str(in.SecretHash, secretHashRule)
+	v.str(in.Session, sessionRule)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	session, err := h.engine.ConfirmSignUp(ctx, auth.ConfirmSignUpInput{
+		ClientID:         in.ClientId,
+		Username:         in.Username,
+		ConfirmationCode: in.ConfirmationCode,
+		SecretHash:       in.SecretHash,
+		Session:          in.Session,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sessionResponse{Session: session}, nil
+}
+
+type resendConfirmationCodeRequest struct {
+	ClientId       string
+	Username       string
+	SecretHash     string
+	ClientMetadata map[string]string
+}
+
+type codeDeliveryResponse struct {
+	CodeDeliveryDetails *codeDeliveryDetails `json:"CodeDeliveryDetails,omitempty"`
+}
+
+func (h *Handler) resendConfirmationCode(ctx context.Context, body []byte) (any, error) {
+	var in resendConfirmationCodeRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.Username, usernameRule)
+	v.str(in.SecretHash, secretHashRule)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	d, err := h.engine.ResendConfirmationCode(ctx, auth.ResendConfirmationCodeInput{
+		ClientID:   in.ClientId,
+		Username:   in.Username,
+		SecretHash: in.SecretHash,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codeDeliveryResponse{CodeDeliveryDetails: toCodeDeliveryDetails(&d)}, nil
+}
+
+type initiateAuthRequest struct {
+	AuthFlow       string
+	ClientId       string
+	AuthParameters map[string]string
+	ClientMetadata map[string]string
+	Session        string
+}
+
+func (h *Handler) initiateAuth(ctx context.Context, body []byte) (any, error) {
+	var in initiateAuthRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.AuthFlow, strRule{member: "authFlow", required: true, max: 64})
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.Session, sessionRule)
+	v.stringMap(in.AuthParameters, "authParameters", maxMapEntries, 16384)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	r, err := h.engine.InitiateAuth(ctx, auth.InitiateAuthInput{
+		ClientID:       in.ClientId,
+		AuthFlow:       in.AuthFlow,
+		AuthParameters: in.AuthParameters,
+		Session:        in.Session,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toAuthResponse(r), nil
+}
+
+type respondToAuthChallengeRequest struct {
+	ClientId           string
+	ChallengeName      string
+	Session            string
+	ChallengeResponses map[string]string
+	ClientMetadata     map[string]string
+}
+
+func (h *Handler) respondToAuthChallenge(ctx context.Context, body []byte) (any, error) {
+	var in respondToAuthChallengeRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.ChallengeName, strRule{member: "challengeName", required: true, max: 64})
+	v.str(in.Session, sessionRule)
+	v.stringMap(in.ChallengeResponses, "challengeResponses", maxMapEntries, maxMapValue)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	r, err := h.engine.RespondToAuthChallenge(ctx, auth.RespondInput{
+		ClientID:           in.ClientId,
+		ChallengeName:      in.ChallengeName,
+		Session:            in.Session,
+		ChallengeResponses: in.ChallengeResponses,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toAuthResponse(r), nil
+}
+
+type getTokensFromRefreshTokenRequest struct {
+	RefreshToken   string
+	ClientId       string
+	ClientSecret   string
+	DeviceKey      string
+	ClientMetadata map[string]string
+}
+
+type tokensResponse struct {
+	AuthenticationResult *authenticationResult `json:"AuthenticationResult"`
+}
+
+func (h *Handler) getTokensFromRefreshToken(ctx context.Context, body []byte) (any, error) {
+	var in getTokensFromRefreshTokenRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.RefreshToken, refreshTokenRule)
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.ClientSecret, clientSecretRule)
+	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	t, err := h.engine.GetTokensFromRefreshToken(ctx, auth.RefreshInput{
+		ClientID:     in.ClientId,
+		RefreshToken: in.RefreshToken,
+		ClientSecret: in.ClientSecret,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokensResponse{AuthenticationResult: toAuthenticationResult(t)}, nil
+}
+
+type accessTokenRequest struct {
+	AccessToken string
+}
+
+func decodeAccessToken(body []byte) (string, error) {
+	var in accessTokenRequest
+	if err := decode(body, &in); err != nil {
+		return "", err
+	}
+	var v validator
+	v.str(in.AccessToken, accessTokenRule)
+	return in.AccessToken, v.err()
+}
+
+type getUserResponse struct {
+	Username       string          `json:"Username"`
+	UserAttributes []attributeType `json:"UserAttributes"`
+}
+
+func (h *Handler) getUser(ctx context.Context, body []byte) (any, error) {
+	tok, err := decodeAccessToken(body)
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.engine.GetUser(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	return getUserResponse{Username: u.Username, UserAttributes: userAttributes(u)}, nil
+}
+
+func (h *Handler) globalSignOut(ctx context.Context, body []byte) (any, error) {
+	tok, err := decodeAccessToken(body)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, h.engine.GlobalSignOut(ctx, tok)
+}
+
+func (h *Handler) deleteUser(ctx context.Context, body []byte) (any, error) {
+	tok, err := decodeAccessToken(body)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, h.engine.DeleteUser(ctx, tok)
+}
+
+type revokeTokenRequest struct {
+	Token        string
+	ClientId     string
+	ClientSecret string
+}
+
+func (h *Handler) revokeToken(ctx context.Context, body []byte) (any, error) {
+	var in revokeTokenRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v validator
+	v.str(in.Token, strRule{member: "token", required: true, max: 16384, pattern: tokenPattern, secret: true})
+	v.str(in.ClientId, clientIDRule)
+	v.str(in.ClientSecret, clientSecretRule)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return empty{}, h.engine.RevokeToken(ctx, auth.RevokeTokenInput{
+		ClientID:     in.ClientId,
+		Token:        in.Token,
+		ClientSecret: in.ClientSecret,
+	})
+}
