@@ -39,13 +39,11 @@ func (f *requestFacts) addAttributes(attrs []attributeType, member string) {
 	}
 }
 
-// fuzzOps mirrors, for every operation, the decoding and validation that
-// operations.go runs before it calls the engine, and returns the facts the
-// target checks messages against. The real operation is only called (with a
-// nil engine) when its mirror rejects the input, so it must return the same
-// error before touching the engine. If operations.go changes so that an
-// operation accepts something its mirror rejects, the operation reaches the
-// nil engine and the target fails saying the mirror is out of date.
+// fuzzOps decodes and validates, for every operation, exactly as the
+// operation does (decode, then the request's own validate), and returns the
+// facts the target checks messages against. The real operation is only
+// called (with a nil engine) when validation rejects the input, so it must
+// return the same error before touching the engine.
 var fuzzOps = []struct {
 	name   string
 	mirror func(body []byte) (requestFacts, error)
@@ -55,22 +53,6 @@ var fuzzOps = []struct {
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.Username, usernameRule)
-		v.str(in.SecretHash, secretHashRule)
-		v.str(in.Password, passwordRule)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-		if len(in.UserAttributes) > 100 {
-			v.secret("userAttributes", "Member must have at most 100 entries")
-		}
-		for _, a := range in.UserAttributes {
-			if a.Name == "" {
-				v.add(nil, "userAttributes.member.name", "Member must not be null")
-				continue
-			}
-			v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
-		}
 		f := requestFacts{
 			public:  []echo{{"clientId", in.ClientId}, {"username", in.Username}},
 			secrets: []string{in.SecretHash, in.Password},
@@ -78,98 +60,69 @@ var fuzzOps = []struct {
 		f.addMap(in.ClientMetadata)
 		f.addAttributes(in.UserAttributes, "userAttributes.member.name")
 		f.addAttributes(in.ValidationData, "")
-		return f, v.err()
+		return f, in.validate()
 	}},
 	{"ConfirmSignUp", func(body []byte) (requestFacts, error) {
 		var in confirmSignUpRequest
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.Username, usernameRule)
-		v.str(in.ConfirmationCode, codeRule)
-		v.str(in.SecretHash, secretHashRule)
-		v.str(in.Session, sessionRule)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 		f := requestFacts{
 			public:  []echo{{"clientId", in.ClientId}, {"username", in.Username}},
 			secrets: []string{in.ConfirmationCode, in.SecretHash, in.Session},
 		}
 		f.addMap(in.ClientMetadata)
-		return f, v.err()
+		return f, in.validate()
 	}},
 	{"ResendConfirmationCode", func(body []byte) (requestFacts, error) {
 		var in resendConfirmationCodeRequest
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.Username, usernameRule)
-		v.str(in.SecretHash, secretHashRule)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 		f := requestFacts{
 			public:  []echo{{"clientId", in.ClientId}, {"username", in.Username}},
 			secrets: []string{in.SecretHash},
 		}
 		f.addMap(in.ClientMetadata)
-		return f, v.err()
+		return f, in.validate()
 	}},
 	{"InitiateAuth", func(body []byte) (requestFacts, error) {
 		var in initiateAuthRequest
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.AuthFlow, strRule{member: "authFlow", required: true, max: 64})
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.Session, sessionRule)
-		v.stringMap(in.AuthParameters, "authParameters", maxMapEntries, 16384)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 		f := requestFacts{
 			public:  []echo{{"authFlow", in.AuthFlow}, {"clientId", in.ClientId}},
 			secrets: []string{in.Session},
 		}
 		f.addMap(in.AuthParameters)
 		f.addMap(in.ClientMetadata)
-		return f, v.err()
+		return f, in.validate()
 	}},
 	{"RespondToAuthChallenge", func(body []byte) (requestFacts, error) {
 		var in respondToAuthChallengeRequest
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.ChallengeName, strRule{member: "challengeName", required: true, max: 64})
-		v.str(in.Session, sessionRule)
-		v.stringMap(in.ChallengeResponses, "challengeResponses", maxMapEntries, maxMapValue)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 		f := requestFacts{
 			public:  []echo{{"clientId", in.ClientId}, {"challengeName", in.ChallengeName}},
 			secrets: []string{in.Session},
 		}
 		f.addMap(in.ChallengeResponses)
 		f.addMap(in.ClientMetadata)
-		return f, v.err()
+		return f, in.validate()
 	}},
 	{"GetTokensFromRefreshToken", func(body []byte) (requestFacts, error) {
 		var in getTokensFromRefreshTokenRequest
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.RefreshToken, refreshTokenRule)
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.ClientSecret, clientSecretRule)
-		v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 		f := requestFacts{
 			public:  []echo{{"clientId", in.ClientId}},
 			secrets: []string{in.RefreshToken, in.ClientSecret, in.DeviceKey},
 		}
 		f.addMap(in.ClientMetadata)
-		return f, v.err()
+		return f, in.validate()
 	}},
 	// GetUser, GlobalSignOut and DeleteUser all run decodeAccessToken itself.
 	{"GetUser", mirrorAccessToken},
@@ -180,14 +133,10 @@ var fuzzOps = []struct {
 		if err := decode(body, &in); err != nil {
 			return requestFacts{}, err
 		}
-		var v validator
-		v.str(in.Token, strRule{member: "token", required: true, max: 16384, pattern: tokenPattern, secret: true})
-		v.str(in.ClientId, clientIDRule)
-		v.str(in.ClientSecret, clientSecretRule)
 		return requestFacts{
 			public:  []echo{{"clientId", in.ClientId}},
 			secrets: []string{in.Token, in.ClientSecret},
-		}, v.err()
+		}, in.validate()
 	}},
 }
 
@@ -291,7 +240,7 @@ func serveRejected(t *testing.T, h *Handler, op string, body []byte) (status int
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				t.Fatalf("%s reached the engine although its mirror in fuzz_test.go rejected the input; the mirror is out of date with operations.go: %v", op, r)
+				t.Fatalf("%s reached the engine although its validation rejected the input: %v", op, r)
 			}
 		}()
 		h.ServeHTTP(rec, req)

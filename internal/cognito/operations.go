@@ -14,6 +14,20 @@ const (
 	maxUserAttributes = 100
 )
 
+// request is a decoded operation input that can check itself against
+// Cognito's constraints.
+type request interface {
+	validate() error
+}
+
+// decodeRequest decodes body into in and validates it.
+func decodeRequest(body []byte, in request) error {
+	if err := decode(body, in); err != nil {
+		return err
+	}
+	return in.validate()
+}
+
 type signUpRequest struct {
 	ClientId       string
 	Username       string
@@ -31,33 +45,36 @@ type signUpResponse struct {
 	Session             string               `json:"Session,omitempty"`
 }
 
-func (h *Handler) signUp(ctx context.Context, body []byte) (any, error) {
-	var in signUpRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
+func (r *signUpRequest) validate() error {
 	var v validator
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.Username, usernameRule)
-	v.str(in.SecretHash, secretHashRule)
-	v.str(in.Password, passwordRule)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	attrs := make(map[string]string, len(in.UserAttributes))
-	if len(in.UserAttributes) > maxUserAttributes {
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.Username, usernameRule)
+	v.str(r.SecretHash, secretHashRule)
+	v.str(r.Password, passwordRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	if len(r.UserAttributes) > maxUserAttributes {
 		// Checking each of thousands of entries would only bloat the error.
 		v.secret("userAttributes", fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
-		in.UserAttributes = nil
+		return v.err()
 	}
-	for _, a := range in.UserAttributes {
+	for _, a := range r.UserAttributes {
 		if a.Name == "" {
 			v.add(nil, "userAttributes.member.name", "Member must not be null")
 			continue
 		}
 		v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
-		attrs[a.Name] = a.Value
 	}
-	if err := v.err(); err != nil {
+	return v.err()
+}
+
+func (h *Handler) signUp(ctx context.Context, body []byte) (any, error) {
+	var in signUpRequest
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
+	}
+	attrs := make(map[string]string, len(in.UserAttributes))
+	for _, a := range in.UserAttributes {
+		attrs[a.Name] = a.Value
 	}
 	// Password is accepted and ignored: Latchkey is passwordless, and the
 	// classic Cognito recipes send a dummy one.
@@ -92,19 +109,20 @@ type sessionResponse struct {
 	Session string `json:"Session,omitempty"`
 }
 
+func (r *confirmSignUpRequest) validate() error {
+	var v validator
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.Username, usernameRule)
+	v.str(r.ConfirmationCode, codeRule)
+	v.str(r.SecretHash, secretHashRule)
+	v.str(r.Session, sessionRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
 func (h *Handler) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 	var in confirmSignUpRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.Username, usernameRule)
-	v.str(in.ConfirmationCode, codeRule)
-	v.str(in.SecretHash, secretHashRule)
-	v.str(in.Session, sessionRule)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	session, err := h.engine.ConfirmSignUp(ctx, auth.ConfirmSignUpInput{
@@ -131,17 +149,18 @@ type codeDeliveryResponse struct {
 	CodeDeliveryDetails *codeDeliveryDetails `json:"CodeDeliveryDetails,omitempty"`
 }
 
+func (r *resendConfirmationCodeRequest) validate() error {
+	var v validator
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.Username, usernameRule)
+	v.str(r.SecretHash, secretHashRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
 func (h *Handler) resendConfirmationCode(ctx context.Context, body []byte) (any, error) {
 	var in resendConfirmationCodeRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.Username, usernameRule)
-	v.str(in.SecretHash, secretHashRule)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	d, err := h.engine.ResendConfirmationCode(ctx, auth.ResendConfirmationCodeInput{
@@ -163,18 +182,19 @@ type initiateAuthRequest struct {
 	Session        string
 }
 
+func (r *initiateAuthRequest) validate() error {
+	var v validator
+	v.str(r.AuthFlow, strRule{member: "authFlow", required: true, max: 64})
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.Session, sessionRule)
+	v.stringMap(r.AuthParameters, "authParameters", maxMapEntries, 16384)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
 func (h *Handler) initiateAuth(ctx context.Context, body []byte) (any, error) {
 	var in initiateAuthRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.AuthFlow, strRule{member: "authFlow", required: true, max: 64})
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.Session, sessionRule)
-	v.stringMap(in.AuthParameters, "authParameters", maxMapEntries, 16384)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	r, err := h.engine.InitiateAuth(ctx, auth.InitiateAuthInput{
@@ -197,18 +217,19 @@ type respondToAuthChallengeRequest struct {
 	ClientMetadata     map[string]string
 }
 
+func (r *respondToAuthChallengeRequest) validate() error {
+	var v validator
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.ChallengeName, strRule{member: "challengeName", required: true, max: 64})
+	v.str(r.Session, sessionRule)
+	v.stringMap(r.ChallengeResponses, "challengeResponses", maxMapEntries, maxMapValue)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
 func (h *Handler) respondToAuthChallenge(ctx context.Context, body []byte) (any, error) {
 	var in respondToAuthChallengeRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.ChallengeName, strRule{member: "challengeName", required: true, max: 64})
-	v.str(in.Session, sessionRule)
-	v.stringMap(in.ChallengeResponses, "challengeResponses", maxMapEntries, maxMapValue)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	r, err := h.engine.RespondToAuthChallenge(ctx, auth.RespondInput{
@@ -235,17 +256,18 @@ type tokensResponse struct {
 	AuthenticationResult *authenticationResult `json:"AuthenticationResult"`
 }
 
+func (r *getTokensFromRefreshTokenRequest) validate() error {
+	var v validator
+	v.str(r.RefreshToken, refreshTokenRule)
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.ClientSecret, clientSecretRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
 func (h *Handler) getTokensFromRefreshToken(ctx context.Context, body []byte) (any, error) {
 	var in getTokensFromRefreshTokenRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.RefreshToken, refreshTokenRule)
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.ClientSecret, clientSecretRule)
-	v.stringMap(in.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	t, err := h.engine.GetTokensFromRefreshToken(ctx, auth.RefreshInput{
@@ -263,14 +285,18 @@ type accessTokenRequest struct {
 	AccessToken string
 }
 
+func (r *accessTokenRequest) validate() error {
+	var v validator
+	v.str(r.AccessToken, accessTokenRule)
+	return v.err()
+}
+
 func decodeAccessToken(body []byte) (string, error) {
 	var in accessTokenRequest
-	if err := decode(body, &in); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return "", err
 	}
-	var v validator
-	v.str(in.AccessToken, accessTokenRule)
-	return in.AccessToken, v.err()
+	return in.AccessToken, nil
 }
 
 type getUserResponse struct {
@@ -312,16 +338,17 @@ type revokeTokenRequest struct {
 	ClientSecret string
 }
 
+func (r *revokeTokenRequest) validate() error {
+	var v validator
+	v.str(r.Token, strRule{member: "token", required: true, max: 16384, pattern: tokenPattern, secret: true})
+	v.str(r.ClientId, clientIDRule)
+	v.str(r.ClientSecret, clientSecretRule)
+	return v.err()
+}
+
 func (h *Handler) revokeToken(ctx context.Context, body []byte) (any, error) {
 	var in revokeTokenRequest
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.str(in.Token, strRule{member: "token", required: true, max: 16384, pattern: tokenPattern, secret: true})
-	v.str(in.ClientId, clientIDRule)
-	v.str(in.ClientSecret, clientSecretRule)
-	if err := v.err(); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, err
 	}
 	return empty{}, h.engine.RevokeToken(ctx, auth.RevokeTokenInput{
