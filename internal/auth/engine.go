@@ -137,3 +137,20 @@ func (e *Engine) randomBytes(n int) ([]byte, error) {
 func internal(op string, err error) error {
 	return &pool.Error{Kind: pool.KindInternal, Message: "An internal error occurred; try again.", Err: fmt.Errorf("%s: %w", op, err)}
 }
+
+// clientAndPool loads an app client and its pool, mapping a missing client
+// to Cognito's ResourceNotFoundException.
+func (e *Engine) clientAndPool(ctx context.Context, clientID string) (pool.Client, pool.Pool, error) {
+	c, err := e.store.GetClient(ctx, clientID)
+	if errors.Is(err, pool.ErrNotFound) {
+		return pool.Client{}, pool.Pool{}, pool.Errorf(pool.KindResourceNotFound, "User pool client %s does not exist.", clientID)
+	}
+	if err != nil {
+		return pool.Client{}, pool.Pool{}, internal("load client", err)
+	}
+	p, err := e.store.GetPool(ctx, c.PoolID)
+	if err != nil {
+		return pool.Client{}, pool.Pool{}, internal("load pool", err)
+	}
+	return c, p, nil
+}

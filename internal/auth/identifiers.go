@@ -1,12 +1,10 @@
 package auth
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/deliver"
@@ -169,21 +167,4 @@ func checkClientSecret(c pool.Client, given string) error {
 		return pool.Errorf(pool.KindNotAuthorized, "Unable to verify client secret for client %s", c.ID)
 	}
 	return nil
-}
-
-// clientAndPool loads an app client and its pool, mapping a missing client
-// to Cognito's ResourceNotFoundException.
-func (e *Engine) clientAndPool(ctx context.Context, clientID string) (pool.Client, pool.Pool, error) {
-	c, err := e.store.GetClient(ctx, clientID)
-	if errors.Is(err, pool.ErrNotFound) {
-		return pool.Client{}, pool.Pool{}, pool.Errorf(pool.KindResourceNotFound, "User pool client %s does not exist.", clientID)
-	}
-	if err != nil {
-		return pool.Client{}, pool.Pool{}, internal("load client", err)
-	}
-	p, err := e.store.GetPool(ctx, c.PoolID)
-	if err != nil {
-		return pool.Client{}, pool.Pool{}, internal("load pool", err)
-	}
-	return c, p, nil
 }

@@ -110,9 +110,10 @@ func TestCORSPreflight(t *testing.T) {
 	}
 }
 
-// TestNoSecretsInLogs runs complete flows with dev delivery off (the dev
-// log sender writes codes on purpose) and checks that no code, session,
-// refresh or access token reached the log.
+// TestNoSecretsInLogs runs a complete flow with debug logging and checks
+// that no code, session, refresh, access or ID token reached the log. The
+// test server delivers to the outbox only; the dev log sender, which writes
+// codes to the log on purpose, is not part of it.
 func TestNoSecretsInLogs(t *testing.T) {
 	e := newEnv(t)
 	e.signUp(testPhone)
