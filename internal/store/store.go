@@ -25,8 +25,34 @@ type Store interface {
 	Sessions
 	Codes
 	RefreshTokens
+	Maintenance
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Expiring names a kind of record that expires and is swept.
+type Expiring string
+
+const (
+	ExpiringSessions      Expiring = "sessions"
+	ExpiringCodes         Expiring = "codes"
+	ExpiringRefreshTokens Expiring = "refresh_tokens"
+)
+
+// ExpiringKinds lists every Expiring, in sweep order.
+var ExpiringKinds = []Expiring{ExpiringSessions, ExpiringCodes, ExpiringRefreshTokens}
+
+// Maintenance is housekeeping the server runs besides serving requests.
+type Maintenance interface {
+	// DeleteExpired deletes at most limit records of the kind whose expiry
+	// is at or before now, and returns how many it deleted. Each call is
+	// one short transaction, so sweeping never holds locks that sign-ins
+	// wait on for long.
+	DeleteExpired(ctx context.Context, kind Expiring, now time.Time, limit int) (int, error)
+	// Check verifies the integrity of the stored data (the database's own
+	// consistency checks and the references between records) and returns
+	// an error describing the first problem found.
+	Check(ctx context.Context) error
 }
 
 // Pools stores pools, their app clients and their signing keys.
@@ -44,6 +70,12 @@ type Pools interface {
 	GetClient(ctx context.Context, id string) (pool.Client, error)
 	// ListClients returns a pool's clients, oldest first.
 	ListClients(ctx context.Context, poolID string) ([]pool.Client, error)
+
+	// CreateFirstPool stores p, its client c and its signing key k in one
+	// transaction if the store holds no pool yet, and reports whether it
+	// did. Of nodes starting at once on an empty store exactly one creates;
+	// the others get created == false and nothing is stored for them.
+	CreateFirstPool(ctx context.Context, p pool.Pool, c pool.Client, k pool.SigningKey) (created bool, err error)
 
 	// AddSigningKey stores a key; pool.ErrConflict if (pool, kid) exists.
 	AddSigningKey(ctx context.Context, k pool.SigningKey) error

@@ -17,17 +17,56 @@ import (
 const poolColumns = `id, name, region, settings, hash_key, created_at`
 
 func (s *Store) CreatePool(ctx context.Context, p pool.Pool) error {
+	return insertPool(ctx, s.w, p)
+}
+
+// execer is what an insert needs: the writer pool or a transaction on it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertPool(ctx context.Context, ex execer, p pool.Pool) error {
 	settings, err := json.Marshal(p.Settings)
 	if err != nil {
 		return fmt.Errorf("create pool %q: encode settings: %w", p.ID, err)
 	}
-	_, err = s.w.ExecContext(ctx,
+	_, err = ex.ExecContext(ctx,
 		`INSERT INTO pools (`+poolColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Name, p.Region, string(settings), nonNilBlob(p.HashKey), toMS(p.CreatedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create pool %q", p.ID), err)
 	}
 	return nil
+}
+
+// CreateFirstPool relies on BEGIN IMMEDIATE: the count and the inserts run
+// under the write lock, which other processes on the file wait for.
+func (s *Store) CreateFirstPool(ctx context.Context, p pool.Pool, c pool.Client, k pool.SigningKey) (bool, error) {
+	created := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pools`).Scan(&n); err != nil {
+			return wrapErr("count pools", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := insertPool(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := insertClient(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := insertSigningKey(ctx, tx, k); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("create first pool: %w", err)
+	}
+	return created, nil
 }
 
 func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
@@ -72,7 +111,11 @@ func scanPool(sc scanner) (pool.Pool, error) {
 const clientColumns = `id, pool_id, name, secret, access_token_ttl_ns, id_token_ttl_ns, refresh_token_ttl_ns, created_at`
 
 func (s *Store) CreateClient(ctx context.Context, c pool.Client) error {
-	_, err := s.w.ExecContext(ctx,
+	return insertClient(ctx, s.w, c)
+}
+
+func insertClient(ctx context.Context, ex execer, c pool.Client) error {
+	_, err := ex.ExecContext(ctx,
 		`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.PoolID, c.Name, c.Secret,
 		int64(c.AccessTokenTTL), int64(c.IDTokenTTL), int64(c.RefreshTokenTTL),
@@ -124,7 +167,11 @@ func scanClient(sc scanner) (pool.Client, error) {
 const signingKeyColumns = `pool_id, kid, algorithm, private_key_pem, created_at, retired_at`
 
 func (s *Store) AddSigningKey(ctx context.Context, k pool.SigningKey) error {
-	_, err := s.w.ExecContext(ctx,
+	return insertSigningKey(ctx, s.w, k)
+}
+
+func insertSigningKey(ctx context.Context, ex execer, k pool.SigningKey) error {
+	_, err := ex.ExecContext(ctx,
 		`INSERT INTO signing_keys (`+signingKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.PoolID, k.KID, k.Algorithm, k.PrivateKeyPEM, toMS(k.CreatedAt), toNullMS(k.RetiredAt))
 	if err != nil {

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Sessions", s.testSessions)
 	t.Run("Codes", s.testCodes)
 	t.Run("RefreshTokens", s.testRefreshTokens)
+	t.Run("Maintenance", s.testMaintenance)
 }
 
 type suite struct {
