@@ -26,6 +26,7 @@ Usage:
 Commands:
   serve      run the server (creates a pool and app client on first start)
   pools      list user pools and their app clients
+  migrate    apply the store's schema migrations and exit
   version    print the version
   help       print this help
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = serve(ctx, args[1:], stdout, stderr, getenv, nil)
 	case "pools":
 		err = pools(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "latchkey", version)
 	case "help", "--help", "-help", "-h":

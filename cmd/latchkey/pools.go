@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/latchkey/latchkey/internal/config"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
 
 type clientSummary struct {
@@ -29,27 +26,25 @@ type poolSummary struct {
 func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 || args[0] != "list" {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-			fmt.Fprintln(stdout, "Usage: latchkey pools list [--data DIR] [--json]\n\nLists the user pools and their app clients.")
+			fmt.Fprintln(stdout, "Usage: latchkey pools list [--data DIR | --store URL] [--json]\n\nLists the user pools and their app clients.")
 			return nil
 		}
-		fmt.Fprintln(stderr, "Usage: latchkey pools list [--data DIR] [--json]")
+		fmt.Fprintln(stderr, "Usage: latchkey pools list [--data DIR | --store URL] [--json]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("pools list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data", config.DefaultDataDir, "directory holding the SQLite database")
+	var target storeTarget
+	fs.StringVar(&target.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
+	config.StoreFlag(fs, &target.storeURL)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	fs.Usage = config.Usage(fs, stderr, "latchkey pools list [flags]", "Lists the user pools and their app clients.")
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	dbPath := filepath.Join(*dataDir, "latchkey.db")
-	if _, err := os.Stat(dbPath); err != nil {
-		return fmt.Errorf("no Latchkey database at %s (start the server with --data %s first): %w", dbPath, *dataDir, err)
-	}
-	st, err := sqlite.Open(ctx, dbPath)
+	st, err := target.openExisting(ctx)
 	if err != nil {
-		return fmt.Errorf("open store in %s: %w", *dataDir, err)
+		return fmt.Errorf("open store (%s): %w", target, err)
 	}
 	defer st.Close()
 	ps, err := st.ListPools(ctx)

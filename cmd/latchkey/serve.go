@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -16,7 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/deliver"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store/sweep"
 )
 
 // errUsage means flags were wrong and errHelp that help was asked for; the
@@ -57,8 +56,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	fs.Usage = config.Usage(fs, stderr, "latchkey serve [flags]",
 		"Runs the Latchkey server: the Cognito user-pools API on POST /, JWKS and OpenID\n"+
 			"discovery at /<poolId>/.well-known/, and (with --dev) the dev outbox at\n"+
-			"/_dev/outbox?to=DEST. On first start with an empty data directory it creates\n"+
-			"a user pool and an app client and prints an Amplify configuration for them.")
+			"/_dev/outbox?to=DEST. On first start with an empty store it creates a user\n"+
+			"pool and an app client and prints an Amplify configuration for them. Many\n"+
+			"nodes can serve one PostgreSQL store (--store postgres://…); each runs the\n"+
+			"store's migrations at start-up and sweeps expired records.")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -72,11 +73,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "latchkey.db"))
+	target := storeTarget{storeURL: cfg.Store, dataDir: cfg.DataDir}
+	st, err := target.open(ctx)
 	if err != nil {
-		return fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+		return fmt.Errorf("open store (%s): %w", target, err)
 	}
 	defer st.Close()
+	go sweep.New(st, sweep.Config{Logger: log}).Run(ctx)
 
 	var outbox *deliver.Outbox
 	sender := deliver.Unavailable()
@@ -89,7 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	if err := bootstrap(ctx, engine, st, cfg.PublicURL, stdout); err != nil {
+	if err := bootstrap(ctx, engine, cfg.PublicURL, stdout); err != nil {
 		return err
 	}
 	h := server.NewHandler(server.Config{
@@ -99,7 +102,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Logger:      log,
 		Version:     version,
 	})
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "data", cfg.DataDir, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", target.String(), "version", version)
 	if ready != nil {
 		ready <- cfg.PublicURL
 	}
@@ -118,21 +121,13 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 // bootstrap creates the first pool and app client when the store has none,
 // and prints how to use them.
-func bootstrap(ctx context.Context, engine *auth.Engine, st *sqlite.Store, publicURL string, stdout io.Writer) error {
-	existing, err := st.ListPools(ctx)
-	if err != nil {
-		return fmt.Errorf("list pools: %w", err)
-	}
-	if len(existing) > 0 {
-		return nil
-	}
-	p, err := engine.CreatePool(ctx, "latchkey", "local", pool.DefaultSettings())
+func bootstrap(ctx context.Context, engine *auth.Engine, publicURL string, stdout io.Writer) error {
+	p, c, created, err := engine.Bootstrap(ctx, "latchkey", "local", pool.DefaultSettings())
 	if err != nil {
 		return fmt.Errorf("create the first pool: %w", err)
 	}
-	c, err := engine.CreateClient(ctx, p.ID, "app", false)
-	if err != nil {
-		return fmt.Errorf("create the first app client: %w", err)
+	if !created {
+		return nil
 	}
 	fmt.Fprintf(stdout, `Created user pool %s and app client %s.
 

@@ -17,19 +17,34 @@ var regionPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
 // CreatePool makes a pool with a fresh hashing secret and signing key.
 func (e *Engine) CreatePool(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, error) {
+	p, key, err := e.newPool(name, region, settings)
+	if err != nil {
+		return pool.Pool{}, err
+	}
+	if err := e.store.CreatePool(ctx, p); err != nil {
+		return pool.Pool{}, fmt.Errorf("create pool: %w", err)
+	}
+	if err := e.store.AddSigningKey(ctx, key); err != nil {
+		return pool.Pool{}, fmt.Errorf("store signing key: %w", err)
+	}
+	return p, nil
+}
+
+// newPool prepares a pool and its first signing key without storing them.
+func (e *Engine) newPool(name, region string, settings pool.Settings) (pool.Pool, pool.SigningKey, error) {
 	if !regionPattern.MatchString(region) {
-		return pool.Pool{}, fmt.Errorf("region %q must be 1-32 lowercase letters, digits or dashes", region)
+		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("region %q must be 1-32 lowercase letters, digits or dashes", region)
 	}
 	if err := validateSettings(settings); err != nil {
-		return pool.Pool{}, err
+		return pool.Pool{}, pool.SigningKey{}, err
 	}
 	suffix, err := e.randomText(9, alphanumeric)
 	if err != nil {
-		return pool.Pool{}, err
+		return pool.Pool{}, pool.SigningKey{}, err
 	}
-	key, err := e.randomBytes(32)
+	hashKey, err := e.randomBytes(32)
 	if err != nil {
-		return pool.Pool{}, err
+		return pool.Pool{}, pool.SigningKey{}, err
 	}
 	now := e.now().UTC()
 	p := pool.Pool{
@@ -38,19 +53,39 @@ func (e *Engine) CreatePool(ctx context.Context, name, region string, settings p
 		Region:    region,
 		CreatedAt: now,
 		Settings:  settings,
-		HashKey:   key,
+		HashKey:   hashKey,
 	}
-	if err := e.store.CreatePool(ctx, p); err != nil {
-		return pool.Pool{}, fmt.Errorf("create pool: %w", err)
-	}
-	sk, err := token.NewSigningKey(e.rand, p.ID, now)
+	key, err := token.NewSigningKey(e.rand, p.ID, now)
 	if err != nil {
-		return pool.Pool{}, fmt.Errorf("create signing key: %w", err)
+		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("create signing key: %w", err)
 	}
-	if err := e.store.AddSigningKey(ctx, sk); err != nil {
-		return pool.Pool{}, fmt.Errorf("store signing key: %w", err)
+	return p, key, nil
+}
+
+// Bootstrap creates the first pool and app client when the store has none
+// and reports whether it did. Nodes starting at once on an empty store
+// agree: exactly one creates, and the others see its pool.
+func (e *Engine) Bootstrap(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, pool.Client, bool, error) {
+	existing, err := e.store.ListPools(ctx)
+	if err != nil {
+		return pool.Pool{}, pool.Client{}, false, fmt.Errorf("list pools: %w", err)
 	}
-	return p, nil
+	if len(existing) > 0 {
+		return pool.Pool{}, pool.Client{}, false, nil
+	}
+	p, key, err := e.newPool(name, region, settings)
+	if err != nil {
+		return pool.Pool{}, pool.Client{}, false, err
+	}
+	c, err := e.newClient(p.ID, "app", false)
+	if err != nil {
+		return pool.Pool{}, pool.Client{}, false, err
+	}
+	created, err := e.store.CreateFirstPool(ctx, p, c, key)
+	if err != nil || !created {
+		return pool.Pool{}, pool.Client{}, false, err
+	}
+	return p, c, true, nil
 }
 
 func validateSettings(s pool.Settings) error {
@@ -81,6 +116,18 @@ func validateSettings(s pool.Settings) error {
 
 // CreateClient makes an app client in a pool, with a secret if asked.
 func (e *Engine) CreateClient(ctx context.Context, poolID, name string, withSecret bool) (pool.Client, error) {
+	c, err := e.newClient(poolID, name, withSecret)
+	if err != nil {
+		return pool.Client{}, err
+	}
+	if err := e.store.CreateClient(ctx, c); err != nil {
+		return pool.Client{}, fmt.Errorf("create client: %w", err)
+	}
+	return c, nil
+}
+
+// newClient prepares an app client with Cognito's default token lifetimes.
+func (e *Engine) newClient(poolID, name string, withSecret bool) (pool.Client, error) {
 	id, err := e.randomText(26, lowerAlphanumeric)
 	if err != nil {
 		return pool.Client{}, err
@@ -98,9 +145,6 @@ func (e *Engine) CreateClient(ctx context.Context, poolID, name string, withSecr
 		if c.Secret, err = e.randomText(51, lowerAlphanumeric); err != nil {
 			return pool.Client{}, err
 		}
-	}
-	if err := e.store.CreateClient(ctx, c); err != nil {
-		return pool.Client{}, fmt.Errorf("create client: %w", err)
 	}
 	return c, nil
 }

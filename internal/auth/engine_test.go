@@ -2,13 +2,12 @@ package auth_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/pool"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 const phone = "+14155552671"
@@ -17,11 +16,13 @@ const phone = "+14155552671"
 // client and one signed-up user, and the sender that caught its codes.
 func newEngine(tb testing.TB) (*auth.Engine, pool.Client, *lastCodes) {
 	tb.Helper()
+	return newEngineOn(tb, stores[0].open(tb))
+}
+
+// newEngineOn is newEngine on a given store, which it closes at the end.
+func newEngineOn(tb testing.TB, st store.Store) (*auth.Engine, pool.Client, *lastCodes) {
+	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "latchkey.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	tb.Cleanup(func() { st.Close() })
 	codes := &lastCodes{codes: map[string]string{}}
 	e, err := auth.New(auth.Config{Store: st, Sender: codes, PublicURL: "http://127.0.0.1:8080"})

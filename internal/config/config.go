@@ -48,6 +48,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 type Serve struct {
 	Addr        string
 	DataDir     string
+	Store       string
 	PublicURL   string
 	Dev         bool
 	CORSOrigins []string
@@ -68,6 +69,7 @@ func ServeFlags(fs *flag.FlagSet) *Serve {
 	s := &Serve{}
 	fs.StringVar(&s.Addr, "addr", DefaultAddr, "address to listen on (host:port)")
 	fs.StringVar(&s.DataDir, "data", DefaultDataDir, "directory holding the SQLite database")
+	StoreFlag(fs, &s.Store)
 	fs.StringVar(&s.PublicURL, "public-url", "", "base URL clients reach this server at, used in the tokens' iss (default http://<addr>)")
 	fs.BoolVar(&s.Dev, "dev", true, "dev delivery: write codes to the log and the /_dev/outbox endpoint instead of sending them")
 	fs.Func("cors-origins", `comma-separated browser origins allowed to call the API, or "*" for any (default "*")`, func(v string) error {
@@ -82,6 +84,11 @@ func ServeFlags(fs *flag.FlagSet) *Serve {
 	fs.StringVar(&s.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	return s
+}
+
+// StoreFlag defines --store, shared by every command that opens the store.
+func StoreFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "store", "", "store URL: postgres://user:pass@host/db or sqlite:///path/latchkey.db (default: SQLite in --data)")
 }
 
 // Finish validates s and fills defaults that depend on other settings.
