@@ -480,7 +480,6 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 	case errors.Is(err, pool.ErrExpired):
 		return AuthResult{}, expiredSession()
 	case errors.Is(err, pool.ErrNoAttemptsLeft):
-		e.dropSession(ctx, s)
 		return AuthResult{}, incorrect()
 	case err != nil:
 		return AuthResult{}, internal("count attempt", err)
@@ -502,8 +501,10 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 		return e.finishSignIn(ctx, p, c, counted)
 	}
 	if counted.Attempts >= counted.MaxAttempts {
-		// The built-in DefineAuthChallenge: the last attempt failed.
-		e.dropSession(ctx, s)
+		// The built-in DefineAuthChallenge: the last attempt failed. The
+		// session is not deleted: the store refuses every further answer,
+		// and a right answer counted before this one must still be able to
+		// use it. The sweeper removes it once it expires.
 		return AuthResult{}, incorrect()
 	}
 	if counted.Challenge != pool.ChallengeCustom {
@@ -563,12 +564,6 @@ func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s
 		return AuthResult{}, err
 	}
 	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
-}
-
-func (e *Engine) dropSession(ctx context.Context, s pool.AuthSession) {
-	if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil && !errors.Is(err, pool.ErrNotFound) {
-		e.log.ErrorContext(ctx, "drop session", "pool", s.PoolID, "error", err)
-	}
 }
 
 // newSessionToken returns a fresh opaque session string and its hash. The
