@@ -6,21 +6,20 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
-
-const codeColumns = `pool_id, username, purpose, hash, attempts, max_attempts, created_at, expires_at`
 
 func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	// An upsert on the primary key: the new code replaces the old one in a
 	// single statement, so there is never a moment with two or none.
 	_, err := s.db.Exec(ctx,
-		`INSERT INTO codes (`+codeColumns+`) VALUES (`+placeholders(8)+`)
+		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (`+placeholders(8)+`)
 		 ON CONFLICT (pool_id, username, purpose) DO UPDATE SET
 		   hash = excluded.hash, attempts = excluded.attempts,
 		   max_attempts = excluded.max_attempts, created_at = excluded.created_at,
 		   expires_at = excluded.expires_at`,
 		c.PoolID, c.Username, c.Purpose, c.Hash, c.Attempts, c.MaxAttempts,
-		toMS(c.CreatedAt), toMS(c.ExpiresAt))
+		rowcodec.MS(c.CreatedAt), rowcodec.MS(c.ExpiresAt))
 	if err != nil {
 		return wrapErr(codeOp("put", c.PoolID, c.Username, c.Purpose), err)
 	}
@@ -29,11 +28,11 @@ func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 
 // ConsumeCodeAttempt works as ConsumeAttempt: see consumeAttempt.
 func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
-	c, err := consumeAttempt(ctx, s.db, now, scanCode,
+	c, err := consumeAttempt(ctx, s.db, now, rowcodec.ScanCode,
 		`UPDATE codes SET attempts = attempts + 1
 		 WHERE pool_id = $1 AND username = $2 AND purpose = $3
 		   AND attempts < max_attempts AND expires_at > $4
-		 RETURNING `+codeColumns,
+		 RETURNING `+rowcodec.CodeColumns,
 		`SELECT attempts, max_attempts, expires_at FROM codes
 		 WHERE pool_id = $1 AND username = $2 AND purpose = $3`,
 		poolID, username, purpose)
@@ -60,18 +59,4 @@ func (s *Store) DeleteCode(ctx context.Context, poolID, username, purpose string
 
 func codeOp(verb, poolID, username, purpose string) string {
 	return fmt.Sprintf("%s %s code of user %q in pool %q", verb, purpose, username, poolID)
-}
-
-func scanCode(sc scanner) (pool.Code, error) {
-	var (
-		c                    pool.Code
-		createdAt, expiresAt int64
-	)
-	if err := sc.Scan(&c.PoolID, &c.Username, &c.Purpose, &c.Hash, &c.Attempts, &c.MaxAttempts,
-		&createdAt, &expiresAt); err != nil {
-		return pool.Code{}, err
-	}
-	c.CreatedAt = fromMS(createdAt)
-	c.ExpiresAt = fromMS(expiresAt)
-	return c, nil
 }

@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
 
 // Lists are ordered by created_at with seq (insertion order, SQLite's rowid)
 // as the tie break, so rows created in the same millisecond still come out
 // in a stable, sensible order.
-
-const poolColumns = `id, name, region, settings, hash_key, created_at`
 
 // execer is what an insert needs: the pool or a transaction.
 type execer interface {
@@ -33,8 +31,8 @@ func insertPool(ctx context.Context, ex execer, p pool.Pool) error {
 		return fmt.Errorf("create pool %q: encode settings: %w", p.ID, err)
 	}
 	_, err = ex.Exec(ctx,
-		`INSERT INTO pools (`+poolColumns+`) VALUES (`+placeholders(6)+`)`,
-		p.ID, p.Name, p.Region, string(settings), nonNilBlob(p.HashKey), toMS(p.CreatedAt))
+		`INSERT INTO pools (`+rowcodec.PoolColumns+`) VALUES (`+placeholders(6)+`)`,
+		p.ID, p.Name, p.Region, string(settings), nonNilBlob(p.HashKey), rowcodec.MS(p.CreatedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create pool %q", p.ID), err)
 	}
@@ -80,8 +78,8 @@ func (s *Store) CreateFirstPool(ctx context.Context, p pool.Pool, c pool.Client,
 }
 
 func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
-	p, err := scanPool(s.db.QueryRow(ctx,
-		`SELECT `+poolColumns+` FROM pools WHERE id = $1`, id))
+	p, err := rowcodec.ScanPool(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.PoolColumns+` FROM pools WHERE id = $1`, id))
 	if err != nil {
 		return pool.Pool{}, wrapErr(fmt.Sprintf("get pool %q", id), err)
 	}
@@ -90,35 +88,16 @@ func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
 
 func (s *Store) ListPools(ctx context.Context) ([]pool.Pool, error) {
 	rows, err := s.db.Query(ctx,
-		`SELECT `+poolColumns+` FROM pools ORDER BY created_at, seq`)
+		`SELECT `+rowcodec.PoolColumns+` FROM pools ORDER BY created_at, seq`)
 	if err != nil {
 		return nil, wrapErr("list pools", err)
 	}
-	pools, err := collect(rows, scanPool)
+	pools, err := collect(rows, rowcodec.ScanPool)
 	if err != nil {
 		return nil, wrapErr("list pools", err)
 	}
 	return pools, nil
 }
-
-func scanPool(sc scanner) (pool.Pool, error) {
-	var (
-		p         pool.Pool
-		settings  string
-		createdAt int64
-	)
-	if err := sc.Scan(&p.ID, &p.Name, &p.Region, &settings, &p.HashKey, &createdAt); err != nil {
-		return pool.Pool{}, err
-	}
-	if err := json.Unmarshal([]byte(settings), &p.Settings); err != nil {
-		return pool.Pool{}, fmt.Errorf("decode settings: %w", err)
-	}
-	p.HashKey = fromNullBlob(p.HashKey)
-	p.CreatedAt = fromMS(createdAt)
-	return p, nil
-}
-
-const clientColumns = `id, pool_id, name, secret, access_token_ttl_ns, id_token_ttl_ns, refresh_token_ttl_ns, created_at`
 
 func (s *Store) CreateClient(ctx context.Context, c pool.Client) error {
 	return insertClient(ctx, s.db, c)
@@ -126,10 +105,10 @@ func (s *Store) CreateClient(ctx context.Context, c pool.Client) error {
 
 func insertClient(ctx context.Context, ex execer, c pool.Client) error {
 	_, err := ex.Exec(ctx,
-		`INSERT INTO clients (`+clientColumns+`) VALUES (`+placeholders(8)+`)`,
+		`INSERT INTO clients (`+rowcodec.ClientColumns+`) VALUES (`+placeholders(8)+`)`,
 		c.ID, c.PoolID, c.Name, c.Secret,
 		int64(c.AccessTokenTTL), int64(c.IDTokenTTL), int64(c.RefreshTokenTTL),
-		toMS(c.CreatedAt))
+		rowcodec.MS(c.CreatedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create client %q in pool %q", c.ID, c.PoolID), err)
 	}
@@ -137,8 +116,8 @@ func insertClient(ctx context.Context, ex execer, c pool.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
-	c, err := scanClient(s.db.QueryRow(ctx,
-		`SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := rowcodec.ScanClient(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = $1`, id))
 	if err != nil {
 		return pool.Client{}, wrapErr(fmt.Sprintf("get client %q", id), err)
 	}
@@ -147,34 +126,16 @@ func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
 
 func (s *Store) ListClients(ctx context.Context, poolID string) ([]pool.Client, error) {
 	rows, err := s.db.Query(ctx,
-		`SELECT `+clientColumns+` FROM clients WHERE pool_id = $1 ORDER BY created_at, seq`, poolID)
+		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE pool_id = $1 ORDER BY created_at, seq`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list clients of pool %q", poolID), err)
 	}
-	clients, err := collect(rows, scanClient)
+	clients, err := collect(rows, rowcodec.ScanClient)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list clients of pool %q", poolID), err)
 	}
 	return clients, nil
 }
-
-func scanClient(sc scanner) (pool.Client, error) {
-	var (
-		c                   pool.Client
-		access, id, refresh int64
-		createdAt           int64
-	)
-	if err := sc.Scan(&c.ID, &c.PoolID, &c.Name, &c.Secret, &access, &id, &refresh, &createdAt); err != nil {
-		return pool.Client{}, err
-	}
-	c.AccessTokenTTL = time.Duration(access)
-	c.IDTokenTTL = time.Duration(id)
-	c.RefreshTokenTTL = time.Duration(refresh)
-	c.CreatedAt = fromMS(createdAt)
-	return c, nil
-}
-
-const signingKeyColumns = `pool_id, kid, algorithm, private_key_pem, created_at, retired_at`
 
 func (s *Store) AddSigningKey(ctx context.Context, k pool.SigningKey) error {
 	return insertSigningKey(ctx, s.db, k)
@@ -182,8 +143,8 @@ func (s *Store) AddSigningKey(ctx context.Context, k pool.SigningKey) error {
 
 func insertSigningKey(ctx context.Context, ex execer, k pool.SigningKey) error {
 	_, err := ex.Exec(ctx,
-		`INSERT INTO signing_keys (`+signingKeyColumns+`) VALUES (`+placeholders(6)+`)`,
-		k.PoolID, k.KID, k.Algorithm, k.PrivateKeyPEM, toMS(k.CreatedAt), toNullMS(k.RetiredAt))
+		`INSERT INTO signing_keys (`+rowcodec.SigningKeyColumns+`) VALUES (`+placeholders(6)+`)`,
+		k.PoolID, k.KID, k.Algorithm, k.PrivateKeyPEM, rowcodec.MS(k.CreatedAt), rowcodec.NullMS(k.RetiredAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("add signing key %q to pool %q", k.KID, k.PoolID), err)
 	}
@@ -192,34 +153,20 @@ func insertSigningKey(ctx context.Context, ex execer, k pool.SigningKey) error {
 
 func (s *Store) ListSigningKeys(ctx context.Context, poolID string) ([]pool.SigningKey, error) {
 	rows, err := s.db.Query(ctx,
-		`SELECT `+signingKeyColumns+` FROM signing_keys WHERE pool_id = $1 ORDER BY created_at DESC, seq DESC`, poolID)
+		`SELECT `+rowcodec.SigningKeyColumns+` FROM signing_keys WHERE pool_id = $1 ORDER BY created_at DESC, seq DESC`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list signing keys of pool %q", poolID), err)
 	}
-	keys, err := collect(rows, scanSigningKey)
+	keys, err := collect(rows, rowcodec.ScanSigningKey)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list signing keys of pool %q", poolID), err)
 	}
 	return keys, nil
 }
 
-func scanSigningKey(sc scanner) (pool.SigningKey, error) {
-	var (
-		k         pool.SigningKey
-		createdAt int64
-		retiredAt *int64
-	)
-	if err := sc.Scan(&k.PoolID, &k.KID, &k.Algorithm, &k.PrivateKeyPEM, &createdAt, &retiredAt); err != nil {
-		return pool.SigningKey{}, err
-	}
-	k.CreatedAt = fromMS(createdAt)
-	k.RetiredAt = fromNullMS(retiredAt)
-	return k, nil
-}
-
 // collect scans every row and closes rows. It returns an empty, non-nil
 // slice when there are no rows so callers can encode it as [] not null.
-func collect[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
+func collect[T any](rows pgx.Rows, scan func(rowcodec.Scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {

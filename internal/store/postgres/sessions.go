@@ -10,13 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
 
 // Error context for sessions names the operation only: the token hash is a
 // secret and the session ID is useless to a reader of the log.
-
-const sessionColumns = `id, token_hash, kind, pool_id, client_id, username, sub, decoy, flow,
-	challenge, history, code_hash, attempts, max_attempts, channel, destination, created_at, expires_at`
 
 // maxAttemptTries bounds the guarded-UPDATE-then-explain loop of
 // ConsumeAttempt and ConsumeCodeAttempt; see consumeAttempt.
@@ -28,10 +26,10 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 		return fmt.Errorf("create session: encode history: %w", err)
 	}
 	_, err = s.db.Exec(ctx,
-		`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(18)+`)`,
+		`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (`+placeholders(18)+`)`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
 		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
-		a.Channel, a.Destination, toMS(a.CreatedAt), toMS(a.ExpiresAt))
+		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt))
 	if err != nil {
 		return wrapErr("create session", err)
 	}
@@ -39,8 +37,8 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSession, error) {
-	a, err := scanSession(s.db.QueryRow(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash))
+	a, err := rowcodec.ScanSession(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return pool.AuthSession{}, wrapErr("get session", err)
 	}
@@ -48,10 +46,10 @@ func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSess
 }
 
 func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.Time) (pool.AuthSession, error) {
-	a, err := consumeAttempt(ctx, s.db, now, scanSession,
+	a, err := consumeAttempt(ctx, s.db, now, rowcodec.ScanSession,
 		`UPDATE sessions SET attempts = attempts + 1
 		 WHERE token_hash = $1 AND attempts < max_attempts AND expires_at > $2
-		 RETURNING `+sessionColumns,
+		 RETURNING `+rowcodec.SessionColumns,
 		`SELECT attempts, max_attempts, expires_at FROM sessions WHERE token_hash = $1`,
 		tokenHash)
 	if err != nil {
@@ -83,10 +81,10 @@ type querier interface {
 // moment later. Neither statement can leave a count wrong, so no
 // transaction is needed.
 func consumeAttempt[T any](ctx context.Context, q querier, now time.Time,
-	scan func(scanner) (T, error), update, explain string, key ...any,
+	scan func(rowcodec.Scanner) (T, error), update, explain string, key ...any,
 ) (T, error) {
 	var zero T
-	args := append(append([]any{}, key...), toMS(now))
+	args := append(append([]any{}, key...), rowcodec.MS(now))
 	for range maxAttemptTries {
 		v, err := scan(q.QueryRow(ctx, update, args...))
 		if err == nil {
@@ -112,7 +110,7 @@ func consumeAttempt[T any](ctx context.Context, q querier, now time.Time,
 // first: an expired code is dead whatever its attempt count.
 func refusal(attempts, maxAttempts int, expiresAt int64, now time.Time) error {
 	switch {
-	case expiresAt <= toMS(now):
+	case expiresAt <= rowcodec.MS(now):
 		return pool.ErrExpired
 	case attempts >= maxAttempts:
 		return pool.ErrNoAttemptsLeft
@@ -142,7 +140,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 		 WHERE token_hash = $13 AND id = $14`,
 		next.TokenHash, string(next.Kind), next.Username, next.Sub, next.Decoy, next.Flow,
 		next.Challenge, string(history), toNullBlob(next.CodeHash),
-		next.Channel, next.Destination, toMS(next.ExpiresAt),
+		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt),
 		oldTokenHash, next.ID)
 	if err == nil {
 		err = mustAffect(tag)
@@ -164,26 +162,4 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return wrapErr("delete session", err)
 	}
 	return nil
-}
-
-func scanSession(sc scanner) (pool.AuthSession, error) {
-	var (
-		a                    pool.AuthSession
-		kind, history        string
-		codeHash             []byte
-		createdAt, expiresAt int64
-	)
-	if err := sc.Scan(&a.ID, &a.TokenHash, &kind, &a.PoolID, &a.ClientID, &a.Username, &a.Sub,
-		&a.Decoy, &a.Flow, &a.Challenge, &history, &codeHash, &a.Attempts, &a.MaxAttempts,
-		&a.Channel, &a.Destination, &createdAt, &expiresAt); err != nil {
-		return pool.AuthSession{}, err
-	}
-	if err := json.Unmarshal([]byte(history), &a.History); err != nil {
-		return pool.AuthSession{}, fmt.Errorf("decode history: %w", err)
-	}
-	a.Kind = pool.SessionKind(kind)
-	a.CodeHash = fromNullBlob(codeHash)
-	a.CreatedAt = fromMS(createdAt)
-	a.ExpiresAt = fromMS(expiresAt)
-	return a, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
+
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -33,7 +35,7 @@ func (s *Store) DeleteExpired(ctx context.Context, kind store.Expiring, now time
 		`DELETE FROM `+table+` WHERE ctid IN (
 		   SELECT ctid FROM `+table+` WHERE expires_at <= $1 LIMIT $2
 		 ) AND expires_at <= $1`,
-		toMS(now), int64(limit))
+		rowcodec.MS(now), int64(limit))
 	if err != nil {
 		return 0, wrapErr("delete expired "+string(kind), err)
 	}

@@ -6,18 +6,17 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
 
 // Refresh token IDs appear in error context (they are the public origin_jti
 // of access tokens); hashes never do.
 
-const refreshTokenColumns = `id, hash, pool_id, client_id, sub, username, auth_time, created_at, expires_at, revoked_at`
-
 func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) error {
 	_, err := s.db.Exec(ctx,
-		`INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (`+placeholders(10)+`)`,
+		`INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES (`+placeholders(10)+`)`,
 		t.ID, t.Hash, t.PoolID, t.ClientID, t.Sub, t.Username,
-		toMS(t.AuthTime), toMS(t.CreatedAt), toMS(t.ExpiresAt), toNullMS(t.RevokedAt))
+		rowcodec.MS(t.AuthTime), rowcodec.MS(t.CreatedAt), rowcodec.MS(t.ExpiresAt), rowcodec.NullMS(t.RevokedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create refresh token %q", t.ID), err)
 	}
@@ -25,8 +24,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) err
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshToken, error) {
-	t, err := scanRefreshToken(s.db.QueryRow(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = $1`, hash))
+	t, err := rowcodec.ScanRefreshToken(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr("get refresh token by hash", err)
 	}
@@ -34,8 +33,8 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshT
 }
 
 func (s *Store) GetRefreshTokenByID(ctx context.Context, id string) (pool.RefreshToken, error) {
-	t, err := scanRefreshToken(s.db.QueryRow(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE id = $1`, id))
+	t, err := rowcodec.ScanRefreshToken(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE id = $1`, id))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr(fmt.Sprintf("get refresh token %q", id), err)
 	}
@@ -48,7 +47,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 	// revoker that waited for the row lock re-checks it and changes nothing.
 	tag, err := s.db.Exec(ctx,
 		`UPDATE refresh_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
-		toMS(at), id)
+		rowcodec.MS(at), id)
 	if err != nil {
 		return wrapErr(op, err)
 	}
@@ -73,26 +72,9 @@ func (s *Store) RevokeUserRefreshTokens(ctx context.Context, poolID, sub string,
 	tag, err := s.db.Exec(ctx,
 		`UPDATE refresh_tokens SET revoked_at = $1
 		 WHERE pool_id = $2 AND sub = $3 AND revoked_at IS NULL AND expires_at > $1`,
-		toMS(at), poolID, sub)
+		rowcodec.MS(at), poolID, sub)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-func scanRefreshToken(sc scanner) (pool.RefreshToken, error) {
-	var (
-		t                              pool.RefreshToken
-		authTime, createdAt, expiresAt int64
-		revokedAt                      *int64
-	)
-	if err := sc.Scan(&t.ID, &t.Hash, &t.PoolID, &t.ClientID, &t.Sub, &t.Username,
-		&authTime, &createdAt, &expiresAt, &revokedAt); err != nil {
-		return pool.RefreshToken{}, err
-	}
-	t.AuthTime = fromMS(authTime)
-	t.CreatedAt = fromMS(createdAt)
-	t.ExpiresAt = fromMS(expiresAt)
-	t.RevokedAt = fromNullMS(revokedAt)
-	return t, nil
 }

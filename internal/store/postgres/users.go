@@ -9,9 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
-
-const userColumns = `pool_id, sub, username, attributes, status, enabled, created_at, updated_at`
 
 // maxClaimTries bounds how often CreateUser finds the username's holder
 // deleted between its INSERT and its SELECT. Each retry means a DeleteUser
@@ -39,10 +38,10 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 			// Only a username clash is "taken"; a sub clash still fails
 			// with a unique violation, which is a conflict too.
 			tag, err := tx.Exec(ctx,
-				`INSERT INTO users (`+userColumns+`) VALUES (`+placeholders(8)+`)
+				`INSERT INTO users (`+rowcodec.UserColumns+`) VALUES (`+placeholders(8)+`)
 				 ON CONFLICT (pool_id, username) DO NOTHING`,
 				u.PoolID, u.Sub, u.Username, string(attrs), string(u.Status), u.Enabled,
-				toMS(u.CreatedAt), toMS(u.UpdatedAt))
+				rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt))
 			if err != nil {
 				return err
 			}
@@ -70,7 +69,7 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 				`UPDATE users SET sub = $1, attributes = $2, status = $3, enabled = $4,
 				   created_at = $5, updated_at = $6
 				 WHERE pool_id = $7 AND sub = $8`,
-				u.Sub, string(attrs), string(u.Status), u.Enabled, toMS(u.CreatedAt), toMS(u.UpdatedAt),
+				u.Sub, string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt),
 				u.PoolID, oldSub); err != nil {
 				return err
 			}
@@ -104,8 +103,8 @@ func deleteUserData(ctx context.Context, tx pgx.Tx, poolID, sub, username string
 }
 
 func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User, error) {
-	u, err := scanUser(s.db.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = $1 AND username = $2`, poolID, username))
+	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND username = $2`, poolID, username))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user %q in pool %q", username, poolID), err)
 	}
@@ -113,8 +112,8 @@ func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User
 }
 
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
-	u, err := scanUser(s.db.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = $1 AND sub = $2`, poolID, sub))
+	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND sub = $2`, poolID, sub))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user with sub %q in pool %q", sub, poolID), err)
 	}
@@ -130,7 +129,7 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 	tag, err := s.db.Exec(ctx,
 		`UPDATE users SET attributes = $1, status = $2, enabled = $3, updated_at = $4
 		 WHERE pool_id = $5 AND sub = $6`,
-		string(attrs), string(u.Status), u.Enabled, toMS(u.UpdatedAt), u.PoolID, u.Sub)
+		string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
 	if err == nil {
 		err = mustAffect(tag)
 	}
@@ -169,12 +168,12 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	// page tells whether another page exists, so next is "" on the last
 	// page even when it is exactly full.
 	rows, err := s.db.Query(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = $1 AND username > $2
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND username > $2
 		 ORDER BY username LIMIT $3`, poolID, after, int64(limit)+1)
 	if err != nil {
 		return nil, "", wrapErr(op, err)
 	}
-	users, err := collect(rows, scanUser)
+	users, err := collect(rows, rowcodec.ScanUser)
 	if err != nil {
 		return nil, "", wrapErr(op, err)
 	}
@@ -183,22 +182,4 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	}
 	users = users[:limit]
 	return users, users[limit-1].Username, nil
-}
-
-func scanUser(sc scanner) (pool.User, error) {
-	var (
-		u                    pool.User
-		attrs, status        string
-		createdAt, updatedAt int64
-	)
-	if err := sc.Scan(&u.PoolID, &u.Sub, &u.Username, &attrs, &status, &u.Enabled, &createdAt, &updatedAt); err != nil {
-		return pool.User{}, err
-	}
-	if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
-		return pool.User{}, fmt.Errorf("decode attributes: %w", err)
-	}
-	u.Status = pool.UserStatus(status)
-	u.CreatedAt = fromMS(createdAt)
-	u.UpdatedAt = fromMS(updatedAt)
-	return u, nil
 }

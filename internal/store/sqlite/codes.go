@@ -8,21 +8,20 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
-
-const codeColumns = `pool_id, username, purpose, hash, attempts, max_attempts, created_at, expires_at`
 
 func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	// An upsert on the primary key: the new code replaces the old one in a
 	// single statement, so there is never a moment with two or none.
 	_, err := s.w.ExecContext(ctx,
-		`INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (pool_id, username, purpose) DO UPDATE SET
 		   hash = excluded.hash, attempts = excluded.attempts,
 		   max_attempts = excluded.max_attempts, created_at = excluded.created_at,
 		   expires_at = excluded.expires_at`,
 		c.PoolID, c.Username, c.Purpose, c.Hash, c.Attempts, c.MaxAttempts,
-		toMS(c.CreatedAt), toMS(c.ExpiresAt))
+		rowcodec.MS(c.CreatedAt), rowcodec.MS(c.ExpiresAt))
 	if err != nil {
 		return wrapErr(codeOp("put", c.PoolID, c.Username, c.Purpose), err)
 	}
@@ -34,12 +33,12 @@ func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpos
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// See ConsumeAttempt: the guarded UPDATE is the atomic step and the
 		// read in the same transaction only explains a refusal.
-		c, err := scanCode(tx.QueryRowContext(ctx,
+		c, err := rowcodec.ScanCode(tx.QueryRowContext(ctx,
 			`UPDATE codes SET attempts = attempts + 1
 			 WHERE pool_id = ? AND username = ? AND purpose = ?
 			   AND attempts < max_attempts AND expires_at > ?
-			 RETURNING `+codeColumns,
-			poolID, username, purpose, toMS(now)))
+			 RETURNING `+rowcodec.CodeColumns,
+			poolID, username, purpose, rowcodec.MS(now)))
 		if err == nil {
 			out = c
 			return nil
@@ -78,18 +77,4 @@ func (s *Store) DeleteCode(ctx context.Context, poolID, username, purpose string
 
 func codeOp(verb, poolID, username, purpose string) string {
 	return fmt.Sprintf("%s %s code of user %q in pool %q", verb, purpose, username, poolID)
-}
-
-func scanCode(sc scanner) (pool.Code, error) {
-	var (
-		c                    pool.Code
-		createdAt, expiresAt int64
-	)
-	if err := sc.Scan(&c.PoolID, &c.Username, &c.Purpose, &c.Hash, &c.Attempts, &c.MaxAttempts,
-		&createdAt, &expiresAt); err != nil {
-		return pool.Code{}, err
-	}
-	c.CreatedAt = fromMS(createdAt)
-	c.ExpiresAt = fromMS(expiresAt)
-	return c, nil
 }

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
 
 // Error context for sessions names the operation only: the token hash is a
 // secret and the session ID is useless to a reader of the log.
-
-const sessionColumns = `id, token_hash, kind, pool_id, client_id, username, sub, decoy, flow,
-	challenge, history, code_hash, attempts, max_attempts, channel, destination, created_at, expires_at`
 
 func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	history, err := json.Marshal(a.History)
@@ -23,11 +21,11 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 		return fmt.Errorf("create session: encode history: %w", err)
 	}
 	_, err = s.w.ExecContext(ctx,
-		`INSERT INTO sessions (`+sessionColumns+`)
+		`INSERT INTO sessions (`+rowcodec.SessionColumns+`)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
 		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
-		a.Channel, a.Destination, toMS(a.CreatedAt), toMS(a.ExpiresAt))
+		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt))
 	if err != nil {
 		return wrapErr("create session", err)
 	}
@@ -35,8 +33,8 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSession, error) {
-	a, err := scanSession(s.r.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
+	a, err := rowcodec.ScanSession(s.r.QueryRowContext(ctx,
+		`SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	if err != nil {
 		return pool.AuthSession{}, wrapErr("get session", err)
 	}
@@ -48,11 +46,11 @@ func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.T
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// The guarded UPDATE is the atomic step: SQLite runs it under the
 		// write lock, so no two callers can both pass attempts < max.
-		a, err := scanSession(tx.QueryRowContext(ctx,
+		a, err := rowcodec.ScanSession(tx.QueryRowContext(ctx,
 			`UPDATE sessions SET attempts = attempts + 1
 			 WHERE token_hash = ? AND attempts < max_attempts AND expires_at > ?
-			 RETURNING `+sessionColumns,
-			tokenHash, toMS(now)))
+			 RETURNING `+rowcodec.SessionColumns,
+			tokenHash, rowcodec.MS(now)))
 		if err == nil {
 			out = a
 			return nil
@@ -81,7 +79,7 @@ func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.T
 // reported first: an expired code is dead whatever its attempt count.
 func refusal(attempts, maxAttempts int, expiresAt int64, now time.Time) error {
 	switch {
-	case expiresAt <= toMS(now):
+	case expiresAt <= rowcodec.MS(now):
 		return pool.ErrExpired
 	case attempts >= maxAttempts:
 		return pool.ErrNoAttemptsLeft
@@ -110,7 +108,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 		 WHERE token_hash = ? AND id = ?`,
 		next.TokenHash, string(next.Kind), next.Username, next.Sub, next.Decoy, next.Flow,
 		next.Challenge, string(history), toNullBlob(next.CodeHash),
-		next.Channel, next.Destination, toMS(next.ExpiresAt),
+		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt),
 		oldTokenHash, next.ID)
 	if err == nil {
 		err = mustAffect(res)
@@ -130,26 +128,4 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return wrapErr("delete session", err)
 	}
 	return nil
-}
-
-func scanSession(sc scanner) (pool.AuthSession, error) {
-	var (
-		a                    pool.AuthSession
-		kind, history        string
-		codeHash             []byte
-		createdAt, expiresAt int64
-	)
-	if err := sc.Scan(&a.ID, &a.TokenHash, &kind, &a.PoolID, &a.ClientID, &a.Username, &a.Sub,
-		&a.Decoy, &a.Flow, &a.Challenge, &history, &codeHash, &a.Attempts, &a.MaxAttempts,
-		&a.Channel, &a.Destination, &createdAt, &expiresAt); err != nil {
-		return pool.AuthSession{}, err
-	}
-	if err := json.Unmarshal([]byte(history), &a.History); err != nil {
-		return pool.AuthSession{}, fmt.Errorf("decode history: %w", err)
-	}
-	a.Kind = pool.SessionKind(kind)
-	a.CodeHash = fromNullBlob(codeHash)
-	a.CreatedAt = fromMS(createdAt)
-	a.ExpiresAt = fromMS(expiresAt)
-	return a, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
+
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -26,7 +28,7 @@ func (s *Store) DeleteExpired(ctx context.Context, kind store.Expiring, now time
 	}
 	res, err := s.w.ExecContext(ctx,
 		`DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`,
-		toMS(now), limit)
+		rowcodec.MS(now), limit)
 	if err != nil {
 		return 0, wrapErr("delete expired "+string(kind), err)
 	}

@@ -2,23 +2,21 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
 
 // Refresh token IDs appear in error context (they are the public origin_jti
 // of access tokens); hashes never do.
 
-const refreshTokenColumns = `id, hash, pool_id, client_id, sub, username, auth_time, created_at, expires_at, revoked_at`
-
 func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) error {
 	_, err := s.w.ExecContext(ctx,
-		`INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Hash, t.PoolID, t.ClientID, t.Sub, t.Username,
-		toMS(t.AuthTime), toMS(t.CreatedAt), toMS(t.ExpiresAt), toNullMS(t.RevokedAt))
+		rowcodec.MS(t.AuthTime), rowcodec.MS(t.CreatedAt), rowcodec.MS(t.ExpiresAt), rowcodec.NullMS(t.RevokedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create refresh token %q", t.ID), err)
 	}
@@ -26,8 +24,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) err
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshToken, error) {
-	t, err := scanRefreshToken(s.r.QueryRowContext(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+	t, err := rowcodec.ScanRefreshToken(s.r.QueryRowContext(ctx,
+		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr("get refresh token by hash", err)
 	}
@@ -35,8 +33,8 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshT
 }
 
 func (s *Store) GetRefreshTokenByID(ctx context.Context, id string) (pool.RefreshToken, error) {
-	t, err := scanRefreshToken(s.r.QueryRowContext(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE id = ?`, id))
+	t, err := rowcodec.ScanRefreshToken(s.r.QueryRowContext(ctx,
+		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE id = ?`, id))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr(fmt.Sprintf("get refresh token %q", id), err)
 	}
@@ -48,7 +46,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 	// revoked_at IS NULL keeps the first revocation time.
 	res, err := s.w.ExecContext(ctx,
 		`UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
-		toMS(at), id)
+		rowcodec.MS(at), id)
 	if err != nil {
 		return wrapErr(op, err)
 	}
@@ -77,7 +75,7 @@ func (s *Store) RevokeUserRefreshTokens(ctx context.Context, poolID, sub string,
 	res, err := s.w.ExecContext(ctx,
 		`UPDATE refresh_tokens SET revoked_at = ?
 		 WHERE pool_id = ? AND sub = ? AND revoked_at IS NULL AND expires_at > ?`,
-		toMS(at), poolID, sub, toMS(at))
+		rowcodec.MS(at), poolID, sub, rowcodec.MS(at))
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
@@ -86,21 +84,4 @@ func (s *Store) RevokeUserRefreshTokens(ctx context.Context, poolID, sub string,
 		return 0, wrapErr(op, err)
 	}
 	return int(n), nil
-}
-
-func scanRefreshToken(sc scanner) (pool.RefreshToken, error) {
-	var (
-		t                              pool.RefreshToken
-		authTime, createdAt, expiresAt int64
-		revokedAt                      sql.NullInt64
-	)
-	if err := sc.Scan(&t.ID, &t.Hash, &t.PoolID, &t.ClientID, &t.Sub, &t.Username,
-		&authTime, &createdAt, &expiresAt, &revokedAt); err != nil {
-		return pool.RefreshToken{}, err
-	}
-	t.AuthTime = fromMS(authTime)
-	t.CreatedAt = fromMS(createdAt)
-	t.ExpiresAt = fromMS(expiresAt)
-	t.RevokedAt = fromNullMS(revokedAt)
-	return t, nil
 }

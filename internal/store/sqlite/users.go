@@ -8,9 +8,8 @@ import (
 	"fmt"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store/rowcodec"
 )
-
-const userColumns = `pool_id, sub, username, attributes, status, enabled, created_at, updated_at`
 
 func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err error) {
 	op := fmt.Sprintf("create user %q in pool %q", u.Username, u.PoolID)
@@ -40,9 +39,9 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 			return fmt.Errorf("username taken by a %s user: %w", status, pool.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO users (`+rowcodec.UserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.PoolID, u.Sub, u.Username, string(attrs), string(u.Status), u.Enabled,
-			toMS(u.CreatedAt), toMS(u.UpdatedAt))
+			rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt))
 		return err
 	})
 	if err != nil {
@@ -68,8 +67,8 @@ func deleteUser(ctx context.Context, tx *sql.Tx, poolID, sub, username string) e
 }
 
 func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = ? AND username = ?`, poolID, username))
+	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND username = ?`, poolID, username))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user %q in pool %q", username, poolID), err)
 	}
@@ -77,8 +76,8 @@ func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User
 }
 
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub))
+	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user with sub %q in pool %q", sub, poolID), err)
 	}
@@ -94,7 +93,7 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 	res, err := s.w.ExecContext(ctx,
 		`UPDATE users SET attributes = ?, status = ?, enabled = ?, updated_at = ?
 		 WHERE pool_id = ? AND sub = ?`,
-		string(attrs), string(u.Status), u.Enabled, toMS(u.UpdatedAt), u.PoolID, u.Sub)
+		string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -128,12 +127,12 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	// row more than the page tells whether another page exists, so next is
 	// "" on the last page even when it is exactly full.
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE pool_id = ? AND username > ?
+		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND username > ?
 		 ORDER BY username LIMIT ?`, poolID, after, int64(limit)+1)
 	if err != nil {
 		return nil, "", wrapErr(op, err)
 	}
-	users, err := collect(rows, scanUser)
+	users, err := collect(rows, rowcodec.ScanUser)
 	if err != nil {
 		return nil, "", wrapErr(op, err)
 	}
@@ -142,22 +141,4 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	}
 	users = users[:limit]
 	return users, users[limit-1].Username, nil
-}
-
-func scanUser(sc scanner) (pool.User, error) {
-	var (
-		u                    pool.User
-		attrs, status        string
-		createdAt, updatedAt int64
-	)
-	if err := sc.Scan(&u.PoolID, &u.Sub, &u.Username, &attrs, &status, &u.Enabled, &createdAt, &updatedAt); err != nil {
-		return pool.User{}, err
-	}
-	if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
-		return pool.User{}, fmt.Errorf("decode attributes: %w", err)
-	}
-	u.Status = pool.UserStatus(status)
-	u.CreatedAt = fromMS(createdAt)
-	u.UpdatedAt = fromMS(updatedAt)
-	return u, nil
 }
