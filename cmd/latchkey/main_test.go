@@ -111,3 +111,34 @@ func TestServeBootstrapsAndListsPools(t *testing.T) {
 		t.Errorf("table output:\n%s", table.String())
 	}
 }
+
+func TestPoolsCreate(t *testing.T) {
+	dir := t.TempDir()
+	noEnv := func(string) string { return "" }
+	var out, errOut bytes.Buffer
+	// A bad client flag is refused before anything is stored.
+	if code := run(context.Background(), []string{"pools", "create", "--data", dir, "--name", "bad", "--access-token-ttl", "1s"}, &out, &errOut, noEnv); code != 1 {
+		t.Fatalf("bad ttl: exit %d: %s", code, errOut.String())
+	}
+	if code := run(context.Background(), []string{"pools", "create", "--data", dir}, &out, &errOut, noEnv); code != 2 {
+		t.Fatalf("missing --name: exit %d", code)
+	}
+	out.Reset()
+	args := []string{"pools", "create", "--data", dir, "--name", "shop", "--auto-confirm=false", "--access-token-ttl", "10s", "--id-token-ttl", "10s", "--json"}
+	if code := run(context.Background(), args, &out, &errOut, noEnv); code != 0 {
+		t.Fatalf("pools create: exit %d: %s", code, errOut.String())
+	}
+	var created struct {
+		ID      string `json:"id"`
+		Name    string `json:"name"`
+		Clients []struct{ ID, Name string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil || created.Name != "shop" || len(created.Clients) != 1 {
+		t.Fatalf("pools create --json = %q (%v)", out.String(), err)
+	}
+	out.Reset()
+	run(context.Background(), []string{"pools", "list", "--data", dir, "--json"}, &out, &errOut, noEnv)
+	if strings.Count(out.String(), `"name": "shop"`) != 1 || strings.Contains(out.String(), `"bad"`) {
+		t.Fatalf("pools after create:\n%s", out.String())
+	}
+}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/pool"
 )
 
 type clientSummary struct {
@@ -22,16 +26,33 @@ type poolSummary struct {
 	Clients []clientSummary `json:"clients"`
 }
 
-// pools runs `latchkey pools list`.
+const poolsUsage = `Usage:
+  latchkey pools list   [--data DIR | --store URL] [--json]
+  latchkey pools create [--data DIR | --store URL] --name NAME [flags] [--json]
+
+Run "latchkey pools <command> --help" for a command's flags.`
+
+// pools runs `latchkey pools list|create`.
 func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "list" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-			fmt.Fprintln(stdout, "Usage: latchkey pools list [--data DIR | --store URL] [--json]\n\nLists the user pools and their app clients.")
-			return nil
-		}
-		fmt.Fprintln(stderr, "Usage: latchkey pools list [--data DIR | --store URL] [--json]")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, poolsUsage)
 		return errUsage
 	}
+	switch args[0] {
+	case "list":
+		return poolsList(ctx, args[1:], stdout, stderr, getenv)
+	case "create":
+		return poolsCreate(ctx, args[1:], stdout, stderr, getenv)
+	case "--help", "-h", "help":
+		fmt.Fprintln(stdout, poolsUsage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "latchkey pools: unknown command %q\n\n%s\n", args[0], poolsUsage)
+	return errUsage
+}
+
+// poolsList runs `latchkey pools list`.
+func poolsList(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("pools list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var target storeTarget
@@ -39,7 +60,7 @@ func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	config.StoreFlag(fs, &target.storeURL)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	fs.Usage = config.Usage(fs, stderr, "latchkey pools list [flags]", "Lists the user pools and their app clients.")
-	if err := parseFlags(fs, args[1:], getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	st, err := target.openExisting(ctx)
@@ -64,9 +85,7 @@ func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		out = append(out, s)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "POOL ID\tPOOL NAME\tCLIENT ID\tCLIENT NAME")
@@ -79,4 +98,69 @@ func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 	}
 	return tw.Flush()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// poolsCreate runs `latchkey pools create`: a pool and its first app client.
+func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("pools create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var target storeTarget
+	fs.StringVar(&target.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
+	config.StoreFlag(fs, &target.storeURL)
+	settings := pool.DefaultSettings()
+	name := fs.String("name", "", "name of the pool (required)")
+	region := fs.String("region", "local", "the part of the pool ID before the underscore")
+	fs.BoolVar(&settings.AutoConfirm, "auto-confirm", settings.AutoConfirm, "confirm users at sign-up (false: SignUp sends a confirmation code)")
+	fs.BoolVar(&settings.PreventUserExistenceErrors, "hide-user-existence", settings.PreventUserExistenceErrors, "answer for unknown users as for known ones")
+	fs.IntVar(&settings.CodeLength, "code-length", settings.CodeLength, "digits in a one-time code (6-10)")
+	fs.DurationVar(&settings.SessionTTL, "session-ttl", settings.SessionTTL, "lifetime of a sign-in session and its code (3m-15m)")
+	fs.StringVar(&settings.DefaultPhoneRegion, "default-phone-region", "", `ISO region for phone numbers given without "+" (empty: E.164 required)`)
+	opts := auth.ClientOptions{}
+	fs.StringVar(&opts.Name, "client-name", "app", "name of the first app client")
+	fs.BoolVar(&opts.GenerateSecret, "client-secret", false, "give the client a secret (clients must then send SECRET_HASH)")
+	fs.DurationVar(&opts.AccessTokenTTL, "access-token-ttl", pool.DefaultAccessTokenTTL, "access token lifetime (5s-24h)")
+	fs.DurationVar(&opts.IDTokenTTL, "id-token-ttl", pool.DefaultIDTokenTTL, "ID token lifetime (5s-24h)")
+	fs.DurationVar(&opts.RefreshTokenTTL, "refresh-token-ttl", pool.DefaultRefreshTokenTTL, "refresh token lifetime")
+	asJSON := fs.Bool("json", false, "print the pool as JSON")
+	fs.Usage = config.Usage(fs, stderr, "latchkey pools create --name NAME [flags]", "Creates a user pool with its first app client and prints their IDs.")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "latchkey pools create: --name is required")
+		return errUsage
+	}
+	// Check the client first, so a bad flag leaves no pool behind.
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	st, err := target.open(ctx)
+	if err != nil {
+		return fmt.Errorf("open store (%s): %w", target, err)
+	}
+	defer st.Close()
+	admin := auth.NewAdmin(st, rand.Reader, time.Now)
+	p, err := admin.CreatePool(ctx, *name, *region, settings)
+	if err != nil {
+		return err
+	}
+	c, err := admin.CreateClient(ctx, p.ID, opts)
+	if err != nil {
+		return err
+	}
+	out := poolSummary{ID: p.ID, Name: p.Name, Clients: []clientSummary{{ID: c.ID, Name: c.Name}}}
+	if *asJSON {
+		return printJSON(stdout, out)
+	}
+	fmt.Fprintf(stdout, "Created user pool %s and app client %s.\n", p.ID, c.ID)
+	if c.Secret != "" {
+		fmt.Fprintf(stdout, "Client secret (shown once): %s\n", c.Secret)
+	}
+	return nil
 }

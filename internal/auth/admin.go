@@ -4,49 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/otp"
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 )
+
+// Admin creates pools and app clients. The engine uses one to bootstrap;
+// the CLI uses one on its own, without a server.
+type Admin struct {
+	entropy
+	store store.Store
+	now   func() time.Time
+}
+
+// NewAdmin returns an Admin over st; rand and now as in Config.
+func NewAdmin(st store.Store, rand io.Reader, now func() time.Time) *Admin {
+	return &Admin{entropy: entropy{rand: rand}, store: st, now: now}
+}
 
 // regionPattern is what may stand before the underscore of a pool ID.
 var regionPattern = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
 // CreatePool makes a pool with a fresh hashing secret and signing key.
-func (e *Engine) CreatePool(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, error) {
-	p, key, err := e.newPool(name, region, settings)
+func (a *Admin) CreatePool(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, error) {
+	p, key, err := a.newPool(name, region, settings)
 	if err != nil {
 		return pool.Pool{}, err
 	}
-	if err := e.store.CreatePool(ctx, p); err != nil {
+	if err := a.store.CreatePool(ctx, p); err != nil {
 		return pool.Pool{}, fmt.Errorf("create pool: %w", err)
 	}
-	if err := e.store.AddSigningKey(ctx, key); err != nil {
+	if err := a.store.AddSigningKey(ctx, key); err != nil {
 		return pool.Pool{}, fmt.Errorf("store signing key: %w", err)
 	}
 	return p, nil
 }
 
 // newPool prepares a pool and its first signing key without storing them.
-func (e *Engine) newPool(name, region string, settings pool.Settings) (pool.Pool, pool.SigningKey, error) {
+func (a *Admin) newPool(name, region string, settings pool.Settings) (pool.Pool, pool.SigningKey, error) {
 	if !regionPattern.MatchString(region) {
 		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("region %q must be 1-32 lowercase letters, digits or dashes", region)
 	}
 	if err := validateSettings(settings); err != nil {
 		return pool.Pool{}, pool.SigningKey{}, err
 	}
-	suffix, err := e.randomText(9, alphanumeric)
+	suffix, err := a.randomText(9, alphanumeric)
 	if err != nil {
 		return pool.Pool{}, pool.SigningKey{}, err
 	}
-	hashKey, err := e.randomBytes(32)
+	hashKey, err := a.randomBytes(32)
 	if err != nil {
 		return pool.Pool{}, pool.SigningKey{}, err
 	}
-	now := e.now().UTC()
+	now := a.now().UTC()
 	p := pool.Pool{
 		ID:        region + "_" + suffix,
 		Name:      name,
@@ -55,7 +70,7 @@ func (e *Engine) newPool(name, region string, settings pool.Settings) (pool.Pool
 		Settings:  settings,
 		HashKey:   hashKey,
 	}
-	key, err := token.NewSigningKey(e.rand, p.ID, now)
+	key, err := token.NewSigningKey(a.rand, p.ID, now)
 	if err != nil {
 		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("create signing key: %w", err)
 	}
@@ -65,23 +80,23 @@ func (e *Engine) newPool(name, region string, settings pool.Settings) (pool.Pool
 // Bootstrap creates the first pool and app client when the store has none
 // and reports whether it did. Nodes starting at once on an empty store
 // agree: exactly one creates, and the others see its pool.
-func (e *Engine) Bootstrap(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, pool.Client, bool, error) {
-	existing, err := e.store.ListPools(ctx)
+func (a *Admin) Bootstrap(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, pool.Client, bool, error) {
+	existing, err := a.store.ListPools(ctx)
 	if err != nil {
 		return pool.Pool{}, pool.Client{}, false, fmt.Errorf("list pools: %w", err)
 	}
 	if len(existing) > 0 {
 		return pool.Pool{}, pool.Client{}, false, nil
 	}
-	p, key, err := e.newPool(name, region, settings)
+	p, key, err := a.newPool(name, region, settings)
 	if err != nil {
 		return pool.Pool{}, pool.Client{}, false, err
 	}
-	c, err := e.newClient(p.ID, "app", false)
+	c, err := a.newClient(p.ID, ClientOptions{Name: "app"})
 	if err != nil {
 		return pool.Pool{}, pool.Client{}, false, err
 	}
-	created, err := e.store.CreateFirstPool(ctx, p, c, key)
+	created, err := a.store.CreateFirstPool(ctx, p, c, key)
 	if err != nil || !created {
 		return pool.Pool{}, pool.Client{}, false, err
 	}
@@ -114,37 +129,101 @@ func validateSettings(s pool.Settings) error {
 	return errors.Join(errs...)
 }
 
-// CreateClient makes an app client in a pool, with a secret if asked.
-func (e *Engine) CreateClient(ctx context.Context, poolID, name string, withSecret bool) (pool.Client, error) {
-	c, err := e.newClient(poolID, name, withSecret)
+// ClientOptions describe a new app client; zero lifetimes take Cognito's
+// defaults (1 hour for ID and access tokens, 30 days for refresh tokens).
+type ClientOptions struct {
+	Name           string
+	GenerateSecret bool
+	// AccessTokenTTL and IDTokenTTL may be 5s to 24h. Cognito's minimum is
+	// 5 minutes; shorter lifetimes are allowed so tests can watch tokens
+	// expire.
+	AccessTokenTTL  time.Duration
+	IDTokenTTL      time.Duration
+	RefreshTokenTTL time.Duration
+}
+
+// Limits on client token lifetimes.
+const (
+	minTokenTTL        = 5 * time.Second
+	maxTokenTTL        = 24 * time.Hour
+	maxRefreshTokenTTL = 10 * 365 * 24 * time.Hour
+)
+
+// Validate fills default lifetimes and checks the options.
+func (o *ClientOptions) Validate() error {
+	if o.AccessTokenTTL == 0 {
+		o.AccessTokenTTL = pool.DefaultAccessTokenTTL
+	}
+	if o.IDTokenTTL == 0 {
+		o.IDTokenTTL = pool.DefaultIDTokenTTL
+	}
+	if o.RefreshTokenTTL == 0 {
+		o.RefreshTokenTTL = pool.DefaultRefreshTokenTTL
+	}
+	var errs []error
+	for _, ttl := range []struct {
+		name string
+		d    time.Duration
+	}{{"access token", o.AccessTokenTTL}, {"ID token", o.IDTokenTTL}} {
+		if ttl.d < minTokenTTL || ttl.d > maxTokenTTL {
+			errs = append(errs, fmt.Errorf("%s lifetime %s is outside %s..%s", ttl.name, ttl.d, minTokenTTL, maxTokenTTL))
+		}
+	}
+	if o.RefreshTokenTTL <= o.AccessTokenTTL || o.RefreshTokenTTL > maxRefreshTokenTTL {
+		errs = append(errs, fmt.Errorf("refresh token lifetime %s must be longer than the access token's (%s) and at most 10 years", o.RefreshTokenTTL, o.AccessTokenTTL))
+	}
+	return errors.Join(errs...)
+}
+
+// CreateClient makes an app client in a pool.
+func (a *Admin) CreateClient(ctx context.Context, poolID string, opts ClientOptions) (pool.Client, error) {
+	c, err := a.newClient(poolID, opts)
 	if err != nil {
 		return pool.Client{}, err
 	}
-	if err := e.store.CreateClient(ctx, c); err != nil {
+	if err := a.store.CreateClient(ctx, c); err != nil {
 		return pool.Client{}, fmt.Errorf("create client: %w", err)
 	}
 	return c, nil
 }
 
-// newClient prepares an app client with Cognito's default token lifetimes.
-func (e *Engine) newClient(poolID, name string, withSecret bool) (pool.Client, error) {
-	id, err := e.randomText(26, lowerAlphanumeric)
+// newClient prepares an app client without storing it.
+func (a *Admin) newClient(poolID string, opts ClientOptions) (pool.Client, error) {
+	if err := opts.Validate(); err != nil {
+		return pool.Client{}, err
+	}
+	id, err := a.randomText(26, lowerAlphanumeric)
 	if err != nil {
 		return pool.Client{}, err
 	}
 	c := pool.Client{
 		ID:              id,
 		PoolID:          poolID,
-		Name:            name,
-		AccessTokenTTL:  pool.DefaultAccessTokenTTL,
-		IDTokenTTL:      pool.DefaultIDTokenTTL,
-		RefreshTokenTTL: pool.DefaultRefreshTokenTTL,
-		CreatedAt:       e.now().UTC(),
+		Name:            opts.Name,
+		AccessTokenTTL:  opts.AccessTokenTTL,
+		IDTokenTTL:      opts.IDTokenTTL,
+		RefreshTokenTTL: opts.RefreshTokenTTL,
+		CreatedAt:       a.now().UTC(),
 	}
-	if withSecret {
-		if c.Secret, err = e.randomText(51, lowerAlphanumeric); err != nil {
+	if opts.GenerateSecret {
+		if c.Secret, err = a.randomText(51, lowerAlphanumeric); err != nil {
 			return pool.Client{}, err
 		}
 	}
 	return c, nil
+}
+
+// CreatePool makes a pool; see Admin.CreatePool.
+func (e *Engine) CreatePool(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, error) {
+	return e.admin.CreatePool(ctx, name, region, settings)
+}
+
+// CreateClient makes an app client; see Admin.CreateClient.
+func (e *Engine) CreateClient(ctx context.Context, poolID string, opts ClientOptions) (pool.Client, error) {
+	return e.admin.CreateClient(ctx, poolID, opts)
+}
+
+// Bootstrap creates the first pool and client; see Admin.Bootstrap.
+func (e *Engine) Bootstrap(ctx context.Context, name, region string, settings pool.Settings) (pool.Pool, pool.Client, bool, error) {
+	return e.admin.Bootstrap(ctx, name, region, settings)
 }

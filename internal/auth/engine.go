@@ -41,12 +41,13 @@ type Config struct {
 // Engine runs the sign-up and sign-in flows. It is safe for concurrent use
 // and keeps no state that other nodes need: everything lives in the store.
 type Engine struct {
+	entropy
 	store     store.Store
 	sender    deliver.Sender
 	publicURL string
 	now       func() time.Time
-	rand      io.Reader
 	log       *slog.Logger
+	admin     *Admin
 
 	// issuers caches each pool's parsed signing keys.
 	mu      sync.Mutex
@@ -69,7 +70,7 @@ func New(cfg Config) (*Engine, error) {
 		sender:    cfg.Sender,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		now:       cfg.Now,
-		rand:      cfg.Rand,
+		entropy:   entropy{rand: cfg.Rand},
 		log:       cfg.Logger,
 		issuers:   make(map[string]*token.Issuer),
 	}
@@ -82,6 +83,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.admin = NewAdmin(e.store, e.rand, e.now)
 	return e, nil
 }
 
@@ -121,15 +123,6 @@ func hasher(p pool.Pool) (*otp.Hasher, error) {
 		return nil, fmt.Errorf("pool %s: %w", p.ID, err)
 	}
 	return h, nil
-}
-
-// randomString returns n random bytes encoded with base64url, no padding.
-func (e *Engine) randomBytes(n int) ([]byte, error) {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(e.rand, b); err != nil {
-		return nil, fmt.Errorf("read randomness: %w", err)
-	}
-	return b, nil
 }
 
 // internal wraps an unexpected failure: the client sees a generic

@@ -33,7 +33,7 @@ func newEngineOn(tb testing.TB, st store.Store) (*auth.Engine, pool.Client, *las
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := e.CreateClient(ctx, p.ID, "test", false)
+	c, err := e.CreateClient(ctx, p.ID, auth.ClientOptions{Name: "test"})
 	if err != nil {
 		tb.Fatal(err)
 	}

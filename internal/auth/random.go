@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/google/uuid"
 )
@@ -13,14 +14,29 @@ const (
 	lowerAlphanumeric = "0123456789abcdefghijklmnopqrstuvwxyz"
 )
 
+// entropy draws every random value the engine and the admin make from one
+// injected reader (crypto/rand.Reader in production).
+type entropy struct {
+	rand io.Reader
+}
+
+// randomBytes returns n random bytes.
+func (x entropy) randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(x.rand, b); err != nil {
+		return nil, fmt.Errorf("read randomness: %w", err)
+	}
+	return b, nil
+}
+
 // randomText returns n characters drawn uniformly from alphabet.
-func (e *Engine) randomText(n int, alphabet string) (string, error) {
+func (x entropy) randomText(n int, alphabet string) (string, error) {
 	// Reject bytes above the largest multiple of len(alphabet) so every
 	// character is equally likely.
 	limit := 256 - 256%len(alphabet)
 	out := make([]byte, 0, n)
 	for len(out) < n {
-		b, err := e.randomBytes(n)
+		b, err := x.randomBytes(n)
 		if err != nil {
 			return "", err
 		}
@@ -34,8 +50,8 @@ func (e *Engine) randomText(n int, alphabet string) (string, error) {
 }
 
 // newUUID returns a random (version 4) UUID from the engine's randomness.
-func (e *Engine) newUUID() (string, error) {
-	u, err := uuid.NewRandomFromReader(e.rand)
+func (x entropy) newUUID() (string, error) {
+	u, err := uuid.NewRandomFromReader(x.rand)
 	if err != nil {
 		return "", fmt.Errorf("new uuid: %w", err)
 	}
@@ -43,8 +59,8 @@ func (e *Engine) newUUID() (string, error) {
 }
 
 // newOpaque returns an opaque secret of n random bytes, base64url encoded.
-func (e *Engine) newOpaque(n int) (string, error) {
-	b, err := e.randomBytes(n)
+func (x entropy) newOpaque(n int) (string, error) {
+	b, err := x.randomBytes(n)
 	if err != nil {
 		return "", err
 	}
@@ -52,8 +68,8 @@ func (e *Engine) newOpaque(n int) (string, error) {
 }
 
 // newID returns a random hex identifier for internal records.
-func (e *Engine) newID() (string, error) {
-	b, err := e.randomBytes(16)
+func (x entropy) newID() (string, error) {
+	b, err := x.randomBytes(16)
 	if err != nil {
 		return "", err
 	}

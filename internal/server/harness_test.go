@@ -128,7 +128,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := engine.CreateClient(ctx, p.ID, "web", cfg.secret)
+	c, err := engine.CreateClient(ctx, p.ID, auth.ClientOptions{Name: "web", GenerateSecret: cfg.secret})
 	if err != nil {
 		t.Fatal(err)
 	}
