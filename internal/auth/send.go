@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/deliver"
@@ -36,8 +37,11 @@ func (e *Engine) sendCode(ctx context.Context, p pool.Pool, ch deliver.Channel, 
 		Purpose: purpose,
 	}
 	what := "sign-in"
-	if purpose == pool.PurposeSignUp {
+	switch {
+	case purpose == pool.PurposeSignUp:
 		what = "confirmation"
+	case strings.HasPrefix(purpose, "verify_"):
+		what = "verification"
 	}
 	name := p.Name
 	if name == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/latchkey/latchkey/internal/otp"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -150,35 +149,11 @@ func checkWritableAttribute(name, value string) error {
 // sendSignUpCode makes, stores and sends a new confirmation code; the
 // previous one stops working.
 func (e *Engine) sendSignUpCode(ctx context.Context, p pool.Pool, id identifier) (CodeDelivery, error) {
-	h, err := hasher(p)
-	if err != nil {
-		return CodeDelivery{}, internal("sign-up code", err)
-	}
-	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
-	if err != nil {
-		return CodeDelivery{}, internal("sign-up code", err)
-	}
-	now := e.now().UTC()
-	err = e.store.PutCode(ctx, pool.Code{
-		PoolID:      p.ID,
-		Username:    id.value,
-		Purpose:     pool.PurposeSignUp,
-		Hash:        h.Hash(signUpCodeContext(p.ID, id.value), code),
-		MaxAttempts: p.Settings.MaxAttempts,
-		CreatedAt:   now,
-		ExpiresAt:   now.Add(p.Settings.SignUpCodeTTL),
-	})
-	if err != nil {
-		return CodeDelivery{}, internal("store sign-up code", err)
-	}
-	if err := e.sendCode(ctx, p, id.channel(), id.value, code, pool.PurposeSignUp, p.Settings.SignUpCodeTTL); err != nil {
-		return CodeDelivery{}, err
-	}
-	return codeDelivery(id.channel(), mask(id.channel(), id.value)), nil
+	return e.issueCode(ctx, p, signUpCode(id))
 }
 
-func signUpCodeContext(poolID, username string) string {
-	return "sign_up|" + poolID + "|" + username
+func signUpCode(id identifier) standaloneCode {
+	return standaloneCode{purpose: pool.PurposeSignUp, username: id.value, dest: id.value, channel: id.channel()}
 }
 
 // createSignUpSession stores a session that lets USER_AUTH start (KindSignUp)
@@ -254,31 +229,8 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 	if u.Status == pool.StatusConfirmed {
 		return "", pool.Errorf(pool.KindNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
 	}
-	code, err := e.store.ConsumeCodeAttempt(ctx, p.ID, id.value, pool.PurposeSignUp, e.now().UTC())
-	switch {
-	case errors.Is(err, pool.ErrNotFound), errors.Is(err, pool.ErrExpired), errors.Is(err, pool.ErrNoAttemptsLeft):
-		return "", pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
-	case err != nil:
-		return "", internal("count code attempt", err)
-	}
-	h, err := hasher(p)
-	if err != nil {
-		return "", internal("confirm sign-up", err)
-	}
-	if !h.Check(signUpCodeContext(p.ID, id.value), in.ConfirmationCode, code.Hash) {
-		if code.Attempts >= code.MaxAttempts {
-			if err := e.store.DeleteCode(ctx, p.ID, id.value, pool.PurposeSignUp); err != nil && !errors.Is(err, pool.ErrNotFound) {
-				return "", internal("burn code", err)
-			}
-		}
-		return "", codeMismatch()
-	}
-	// Exactly one of concurrent right answers gets past the delete.
-	if err := e.store.DeleteCode(ctx, p.ID, id.value, pool.PurposeSignUp); err != nil {
-		if errors.Is(err, pool.ErrNotFound) {
-			return "", pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
-		}
-		return "", internal("use code", err)
+	if err := e.checkCode(ctx, p, signUpCode(id), in.ConfirmationCode); err != nil {
+		return "", err
 	}
 	u.Status = pool.StatusConfirmed
 	u.Attributes[id.attr+"_verified"] = "true"
@@ -287,10 +239,6 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 		return "", internal("confirm user", err)
 	}
 	return e.createSignUpSession(ctx, p, c, u, pool.KindConfirmed)
-}
-
-func codeMismatch() error {
-	return pool.Errorf(pool.KindCodeMismatch, "Invalid verification code provided, please try again.")
 }
 
 // checkSignUpSession verifies that a Session passed to ConfirmSignUp is the

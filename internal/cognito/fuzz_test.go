@@ -128,6 +128,32 @@ var fuzzOps = []struct {
 	{"GetUser", mirrorAccessToken},
 	{"GlobalSignOut", mirrorAccessToken},
 	{"DeleteUser", mirrorAccessToken},
+	{"UpdateUserAttributes", func(body []byte) (requestFacts, error) {
+		var in updateUserAttributesRequest
+		if err := decode(body, &in); err != nil {
+			return requestFacts{}, err
+		}
+		f := requestFacts{secrets: []string{in.AccessToken}}
+		f.addAttributes(in.UserAttributes, "userAttributes.member.name")
+		f.addMap(in.ClientMetadata)
+		return f, in.validate()
+	}},
+	{"GetUserAttributeVerificationCode", func(body []byte) (requestFacts, error) {
+		var in getUserAttributeVerificationCodeRequest
+		if err := decode(body, &in); err != nil {
+			return requestFacts{}, err
+		}
+		f := requestFacts{public: []echo{{"attributeName", in.AttributeName}}, secrets: []string{in.AccessToken}}
+		f.addMap(in.ClientMetadata)
+		return f, in.validate()
+	}},
+	{"VerifyUserAttribute", func(body []byte) (requestFacts, error) {
+		var in verifyUserAttributeRequest
+		if err := decode(body, &in); err != nil {
+			return requestFacts{}, err
+		}
+		return requestFacts{public: []echo{{"attributeName", in.AttributeName}}, secrets: []string{in.AccessToken, in.Code}}, in.validate()
+	}},
 	{"RevokeToken", func(body []byte) (requestFacts, error) {
 		var in revokeTokenRequest
 		if err := decode(body, &in); err != nil {

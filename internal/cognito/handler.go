@@ -49,6 +49,10 @@ func NewHandler(engine *auth.Engine, logger *slog.Logger) *Handler {
 		"GlobalSignOut":             h.globalSignOut,
 		"RevokeToken":               h.revokeToken,
 		"DeleteUser":                h.deleteUser,
+
+		"UpdateUserAttributes":             h.updateUserAttributes,
+		"GetUserAttributeVerificationCode": h.getUserAttributeVerificationCode,
+		"VerifyUserAttribute":              h.verifyUserAttribute,
 	}
 	return h
 }

@@ -52,18 +52,7 @@ func (r *signUpRequest) validate() error {
 	v.str(r.SecretHash, secretHashRule)
 	v.str(r.Password, passwordRule)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	if len(r.UserAttributes) > maxUserAttributes {
-		// Checking each of thousands of entries would only bloat the error.
-		v.secret("userAttributes", fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
-		return v.err()
-	}
-	for _, a := range r.UserAttributes {
-		if a.Name == "" {
-			v.add(nil, "userAttributes.member.name", "Member must not be null")
-			continue
-		}
-		v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
-	}
+	validateAttributes(&v, r.UserAttributes)
 	return v.err()
 }
 
@@ -356,4 +345,111 @@ func (h *Handler) revokeToken(ctx context.Context, body []byte) (any, error) {
 		Token:        in.Token,
 		ClientSecret: in.ClientSecret,
 	})
+}
+
+type updateUserAttributesRequest struct {
+	AccessToken    string
+	UserAttributes []attributeType
+	ClientMetadata map[string]string
+}
+
+func (r *updateUserAttributesRequest) validate() error {
+	var v validator
+	v.str(r.AccessToken, accessTokenRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	validateAttributes(&v, r.UserAttributes)
+	if len(r.UserAttributes) == 0 {
+		v.add(nil, "userAttributes", "Member must not be null")
+	}
+	return v.err()
+}
+
+// validateAttributes checks a list of AttributeType members.
+func validateAttributes(v *validator, attrs []attributeType) {
+	if len(attrs) > maxUserAttributes {
+		// Checking each of thousands of entries would only bloat the error.
+		v.secret("userAttributes", fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
+		return
+	}
+	for _, a := range attrs {
+		if a.Name == "" {
+			v.add(nil, "userAttributes.member.name", "Member must not be null")
+			continue
+		}
+		v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
+	}
+}
+
+type codeDeliveryListResponse struct {
+	CodeDeliveryDetailsList []codeDeliveryDetails `json:"CodeDeliveryDetailsList"`
+}
+
+func (h *Handler) updateUserAttributes(ctx context.Context, body []byte) (any, error) {
+	var in updateUserAttributesRequest
+	if err := decodeRequest(body, &in); err != nil {
+		return nil, err
+	}
+	attrs := make(map[string]string, len(in.UserAttributes))
+	for _, a := range in.UserAttributes {
+		attrs[a.Name] = a.Value
+	}
+	ds, err := h.engine.UpdateUserAttributes(ctx, in.AccessToken, attrs)
+	if err != nil {
+		return nil, err
+	}
+	out := codeDeliveryListResponse{CodeDeliveryDetailsList: make([]codeDeliveryDetails, 0, len(ds))}
+	for i := range ds {
+		out.CodeDeliveryDetailsList = append(out.CodeDeliveryDetailsList, *toCodeDeliveryDetails(&ds[i]))
+	}
+	return out, nil
+}
+
+var attributeNameRule = strRule{member: "attributeName", required: true, min: 1, max: 32}
+
+type getUserAttributeVerificationCodeRequest struct {
+	AccessToken    string
+	AttributeName  string
+	ClientMetadata map[string]string
+}
+
+func (r *getUserAttributeVerificationCodeRequest) validate() error {
+	var v validator
+	v.str(r.AccessToken, accessTokenRule)
+	v.str(r.AttributeName, attributeNameRule)
+	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
+	return v.err()
+}
+
+func (h *Handler) getUserAttributeVerificationCode(ctx context.Context, body []byte) (any, error) {
+	var in getUserAttributeVerificationCodeRequest
+	if err := decodeRequest(body, &in); err != nil {
+		return nil, err
+	}
+	d, err := h.engine.GetUserAttributeVerificationCode(ctx, in.AccessToken, in.AttributeName)
+	if err != nil {
+		return nil, err
+	}
+	return codeDeliveryResponse{CodeDeliveryDetails: toCodeDeliveryDetails(&d)}, nil
+}
+
+type verifyUserAttributeRequest struct {
+	AccessToken   string
+	AttributeName string
+	Code          string
+}
+
+func (r *verifyUserAttributeRequest) validate() error {
+	var v validator
+	v.str(r.AccessToken, accessTokenRule)
+	v.str(r.AttributeName, attributeNameRule)
+	v.str(r.Code, strRule{member: "code", required: true, min: 1, max: 2048, pattern: codeRule.pattern, secret: true})
+	return v.err()
+}
+
+func (h *Handler) verifyUserAttribute(ctx context.Context, body []byte) (any, error) {
+	var in verifyUserAttributeRequest
+	if err := decodeRequest(body, &in); err != nil {
+		return nil, err
+	}
+	return empty{}, h.engine.VerifyUserAttribute(ctx, in.AccessToken, in.AttributeName, in.Code)
 }

@@ -81,6 +81,10 @@ const (
 	PurposeSignUp = "sign_up"
 )
 
+// PurposeVerify is the purpose of a code that verifies a changed email or
+// phone_number attribute.
+func PurposeVerify(attr string) string { return "verify_" + attr }
+
 // Code is a one-time code not tied to a sign-in session, such as a sign-up
 // confirmation code. At most one is live per (pool, username, purpose).
 type Code struct {

@@ -431,3 +431,85 @@ func TestDeliveryFailsClearlyWithoutProvider(t *testing.T) {
 		t.Errorf("dev outbox served with dev delivery off: %d", resp.StatusCode)
 	}
 }
+
+func TestUpdateAndVerifyAttributes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.signUp(testPhone)
+	res := e.signIn(testPhone, types.ChallengeNameTypeSmsOtp, testPhone)
+	attr := func(name, value string) types.AttributeType {
+		return types.AttributeType{Name: aws.String(name), Value: aws.String(value)}
+	}
+	attrs := func() map[string]string {
+		t.Helper()
+		u, err := e.cog.GetUser(ctx, &cip.GetUserInput{AccessToken: res.AccessToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, a := range u.UserAttributes {
+			m[aws.ToString(a.Name)] = aws.ToString(a.Value)
+		}
+		return m
+	}
+
+	// A plain attribute changes at once, with no code.
+	up, err := e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("name", "Ada")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.CodeDeliveryDetailsList) != 0 || attrs()["name"] != "Ada" {
+		t.Fatalf("update name: %+v, attrs %v", up.CodeDeliveryDetailsList, attrs())
+	}
+
+	// A new email is stored unverified and a code goes to it.
+	up, err = e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("email", "Ada@Example.com")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.CodeDeliveryDetailsList) != 1 || aws.ToString(up.CodeDeliveryDetailsList[0].AttributeName) != "email" || aws.ToString(up.CodeDeliveryDetailsList[0].Destination) != "a***@e***" {
+		t.Fatalf("CodeDeliveryDetailsList = %+v", up.CodeDeliveryDetailsList)
+	}
+	if a := attrs(); a["email"] != "ada@example.com" || a["email_verified"] != "false" {
+		t.Fatalf("after email change: %v", a)
+	}
+	code := e.lastCode("ada@example.com")
+	_, err = e.cog.VerifyUserAttribute(ctx, &cip.VerifyUserAttributeInput{AccessToken: res.AccessToken, AttributeName: aws.String("email"), Code: aws.String(wrongCode(code))})
+	apiErr(t, err, "CodeMismatchException", "")
+	if _, err := e.cog.VerifyUserAttribute(ctx, &cip.VerifyUserAttributeInput{AccessToken: res.AccessToken, AttributeName: aws.String("email"), Code: aws.String(code)}); err != nil {
+		t.Fatal(err)
+	}
+	if a := attrs(); a["email_verified"] != "true" {
+		t.Fatalf("after verification: %v", a)
+	}
+	// The code is single use.
+	_, err = e.cog.VerifyUserAttribute(ctx, &cip.VerifyUserAttributeInput{AccessToken: res.AccessToken, AttributeName: aws.String("email"), Code: aws.String(code)})
+	apiErr(t, err, "ExpiredCodeException", "")
+
+	// A resend works, and a code for an older value dies with the change.
+	if _, err := e.cog.GetUserAttributeVerificationCode(ctx, &cip.GetUserAttributeVerificationCodeInput{AccessToken: res.AccessToken, AttributeName: aws.String("email")}); err != nil {
+		t.Fatal(err)
+	}
+	stale := e.lastCode("ada@example.com")
+	if _, err := e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("email", "lovelace@example.com")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.cog.VerifyUserAttribute(ctx, &cip.VerifyUserAttributeInput{AccessToken: res.AccessToken, AttributeName: aws.String("email"), Code: aws.String(stale)})
+	apiErr(t, err, "CodeMismatchException", "")
+
+	// The username attribute cannot change; protected attributes cannot be set.
+	_, err = e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("phone_number", "+14155550123")}})
+	apiErr(t, err, "InvalidParameterException", "Attribute phone_number is this user's username and cannot be changed.")
+	_, err = e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("phone_number_verified", "true")}})
+	apiErr(t, err, "InvalidParameterException", "")
+	_, err = e.cog.GetUserAttributeVerificationCode(ctx, &cip.GetUserAttributeVerificationCodeInput{AccessToken: res.AccessToken, AttributeName: aws.String("name")})
+	apiErr(t, err, "InvalidParameterException", "")
+
+	// An empty value deletes an attribute.
+	if _, err := e.cog.UpdateUserAttributes(ctx, &cip.UpdateUserAttributesInput{AccessToken: res.AccessToken, UserAttributes: []types.AttributeType{attr("name", "")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := attrs()["name"]; ok {
+		t.Fatal("empty value did not delete the attribute")
+	}
+}
