@@ -81,6 +81,12 @@ func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthRe
 		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter,
 			"Auth flow %s is not supported: Latchkey is passwordless; use USER_AUTH or CUSTOM_AUTH.", in.AuthFlow)
 	}
+	if in.AuthFlow == pool.FlowCustomAuth && (in.AuthParameters["SRP_A"] != "" || in.AuthParameters["CHALLENGE_NAME"] == "SRP_A") {
+		// Amplify's CUSTOM_WITH_SRP proves a password before the custom
+		// challenge; refuse it before a code is sent rather than after.
+		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter,
+			"CUSTOM_AUTH with SRP_A needs a password, and Latchkey is passwordless: use CUSTOM_AUTH without SRP_A (Amplify's CUSTOM_WITHOUT_SRP).")
+	}
 	c, p, err := e.clientAndPool(ctx, in.ClientID)
 	if err != nil {
 		return AuthResult{}, err

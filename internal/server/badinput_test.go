@@ -40,6 +40,7 @@ func TestBadInputs(t *testing.T) {
 		{"taken username", "SignUp", `{"ClientId":"` + cid + `","Username":"+1-415-555-2671"}`, "UsernameExistsException", "phone_number"},
 		{"unknown auth flow", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"MAGIC","AuthParameters":{"USERNAME":"+14155552671"}}`, "InvalidParameterException", "authFlow"},
 		{"password flow", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"USERNAME":"+14155552671","PASSWORD":"x"}}`, "InvalidParameterException", "passwordless"},
+		{"custom auth with SRP (Amplify CUSTOM_WITH_SRP)", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"CUSTOM_AUTH","AuthParameters":{"USERNAME":"+14155552671","SRP_A":"abcd1234","CHALLENGE_NAME":"SRP_A"}}`, "InvalidParameterException", "CUSTOM_WITHOUT_SRP"},
 		{"missing USERNAME", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"CUSTOM_AUTH"}`, "InvalidParameterException", "USERNAME"},
 		{"missing refresh token", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"REFRESH_TOKEN_AUTH"}`, "InvalidParameterException", "REFRESH_TOKEN"},
 		{"forged refresh token", "InitiateAuth", `{"ClientId":"` + cid + `","AuthFlow":"REFRESH_TOKEN_AUTH","AuthParameters":{"REFRESH_TOKEN":"forged"}}`, "NotAuthorizedException", "Invalid Refresh Token."},
@@ -84,6 +85,9 @@ func TestBadInputs(t *testing.T) {
 			t.Fatalf("oversized body: %d %s", status, resp)
 		}
 	})
+	if n := len(e.outbox.Messages(testPhone)); n != 0 {
+		t.Errorf("%d codes were sent by rejected requests", n)
+	}
 	// Nothing stored was lost and the server still serves.
 	e.signIn(testPhone, "SMS_OTP", testPhone)
 }
