@@ -14,9 +14,7 @@ import (
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var target storeTarget
-	fs.StringVar(&target.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
-	config.StoreFlag(fs, &target.storeURL)
+	target := storeFlags(fs)
 	fs.Usage = config.Usage(fs, stderr, "latchkey migrate [flags]",
 		"Applies the store's schema migrations (embedded in the binary) and exits.\n"+
 			"serve applies them at start-up too; run this first to migrate before a rollout.")

@@ -55,9 +55,7 @@ func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 func poolsList(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("pools list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var target storeTarget
-	fs.StringVar(&target.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
-	config.StoreFlag(fs, &target.storeURL)
+	target := storeFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	fs.Usage = config.Usage(fs, stderr, "latchkey pools list [flags]", "Lists the user pools and their app clients.")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -110,9 +108,7 @@ func printJSON(w io.Writer, v any) error {
 func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("pools create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var target storeTarget
-	fs.StringVar(&target.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
-	config.StoreFlag(fs, &target.storeURL)
+	target := storeFlags(fs)
 	settings := pool.DefaultSettings()
 	name := fs.String("name", "", "name of the pool (required)")
 	region := fs.String("region", "local", "the part of the pool ID before the underscore")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -18,6 +20,15 @@ import (
 type storeTarget struct {
 	storeURL string
 	dataDir  string
+}
+
+// storeFlags defines --data and --store on fs, for commands that open the
+// store, and returns the target they fill.
+func storeFlags(fs *flag.FlagSet) *storeTarget {
+	var t storeTarget
+	fs.StringVar(&t.dataDir, "data", config.DefaultDataDir, "directory holding the SQLite database")
+	config.StoreFlag(fs, &t.storeURL)
+	return &t
 }
 
 // String describes the target without credentials, for logs.
