@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store/rowcodec"
@@ -10,26 +9,15 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// expiringTables maps each kind to its table; the names never come from
-// input, so building the statement from them is safe.
-var expiringTables = map[store.Expiring]string{
-	store.ExpiringSessions:      "sessions",
-	store.ExpiringCodes:         "codes",
-	store.ExpiringRefreshTokens: "refresh_tokens",
-}
-
 // DeleteExpired picks up to limit expired rows by physical address and
 // deletes them in one autocommitted statement. The outer expires_at test
 // matters when a picked row is updated concurrently: the DELETE then
 // re-checks the row as updated, so a code that PutCode just renewed in
 // place is skipped rather than swept.
 func (s *Store) DeleteExpired(ctx context.Context, kind store.Expiring, now time.Time, limit int) (int, error) {
-	table, ok := expiringTables[kind]
-	if !ok {
-		return 0, fmt.Errorf("delete expired: unknown kind %q", kind)
-	}
-	if limit <= 0 {
-		return 0, fmt.Errorf("delete expired %s: limit %d must be positive", kind, limit)
+	table, err := rowcodec.ExpiringTable(kind, limit)
+	if err != nil {
+		return 0, err
 	}
 	tag, err := s.db.Exec(ctx,
 		`DELETE FROM `+table+` WHERE ctid IN (

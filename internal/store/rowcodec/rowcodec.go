@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Scanner is a single row: *sql.Row, *sql.Rows, pgx.Row or pgx.Rows.
@@ -51,6 +52,27 @@ func FromNullBlob(b []byte) []byte {
 		return nil
 	}
 	return b
+}
+
+// expiringTables maps each kind of expiring record to its table; the names
+// never come from input, so building a statement from them is safe.
+var expiringTables = map[store.Expiring]string{
+	store.ExpiringSessions:      "sessions",
+	store.ExpiringCodes:         "codes",
+	store.ExpiringRefreshTokens: "refresh_tokens",
+}
+
+// ExpiringTable checks the arguments of DeleteExpired and returns the table
+// that holds records of kind.
+func ExpiringTable(kind store.Expiring, limit int) (string, error) {
+	table, ok := expiringTables[kind]
+	if !ok {
+		return "", fmt.Errorf("delete expired: unknown kind %q", kind)
+	}
+	if limit <= 0 {
+		return "", fmt.Errorf("delete expired %s: limit %d must be positive", kind, limit)
+	}
+	return table, nil
 }
 
 // The columns of each table, in the order the Scan functions read them.
