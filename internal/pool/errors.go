@@ -27,6 +27,15 @@ const (
 	KindUnsupportedTokenType
 	KindInvalidUserPoolConfiguration
 	KindUnauthorized
+	// KindAliasExists: an email or phone number is already another
+	// account's verified sign-in alias.
+	KindAliasExists
+	// Hook (Lambda trigger) failures, as Cognito names them: the hook
+	// answered with an error, could not be reached in time, or answered
+	// something that is not a valid event.
+	KindUserLambdaValidation
+	KindUnexpectedLambda
+	KindInvalidLambdaResponse
 )
 
 // Error is an error a client caused or may see, with a message that says

@@ -1,6 +1,9 @@
 package pool
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Identifier kinds a pool accepts as usernames.
 const (
@@ -49,6 +52,25 @@ type Settings struct {
 	// DefaultPhoneRegion is the ISO 3166 region used to parse phone numbers
 	// given without a leading "+"; empty means numbers must be E.164.
 	DefaultPhoneRegion string `json:"default_phone_region,omitempty"`
+	// Limits is the abuse-resistance policy; nil (a pool stored before
+	// limits existed) means DefaultLimits. Read it with EffectiveLimits.
+	// Hooks replaces steps of the built-in flows with the team's own code
+	// (Cognito's Lambda triggers): the JSON of a hook.Config, read with
+	// hook.ParseConfig; empty means every step is built in.
+	Hooks  json.RawMessage `json:"hooks,omitempty"`
+	Limits *Limits         `json:"limits,omitempty"`
+	// Delivery is how codes reach users: providers per channel, templates,
+	// test identities; nil uses the server's default sender and the
+	// built-in templates. See Delivery.
+	Delivery *Delivery `json:"delivery,omitempty"`
+}
+
+// EffectiveLimits returns the pool's limits, the defaults when unset.
+func (s Settings) EffectiveLimits() Limits {
+	if s.Limits == nil {
+		return DefaultLimits()
+	}
+	return *s.Limits
 }
 
 // DefaultSettings returns the safe defaults a new pool starts with.

@@ -1,6 +1,10 @@
 package pool
 
-import "time"
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
 
 // Challenge names, as Cognito's ChallengeNameType.
 const (
@@ -69,9 +73,45 @@ type AuthSession struct {
 	// "email", and the E.164 number or address.
 	Channel     string
 	Destination string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Custom is the state of a sign-in whose steps the pool's
+	// DefineAuthChallenge hook decides: the current challenge's metadata
+	// and private parameters from CreateAuthChallenge.
+	Custom    CustomChallenge
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
+
+// CustomChallenge is what a hook-defined CUSTOM_AUTH sign-in keeps between
+// its steps, stored with the session as one JSON document. The zero value
+// is a sign-in run by the built-in state machine.
+type CustomChallenge struct {
+	// Hooked marks a sign-in started under a DefineAuthChallenge hook: its
+	// answers go through the hooks' state machine (VerifyAuthChallengeResponse,
+	// then DefineAuthChallenge) even if the pool's hooks change meanwhile.
+	Hooked bool `json:"hooked,omitempty"`
+	// Metadata is CreateAuthChallenge's challengeMetadata for the current
+	// challenge; it goes into History with the answer's result.
+	Metadata string `json:"metadata,omitempty"`
+	// Private are CreateAuthChallenge's privateChallengeParameters for the
+	// current challenge, passed to VerifyAuthChallengeResponse. They often
+	// hold the expected answer: never logged, never shown.
+	Private PrivateParameters `json:"private,omitempty"`
+}
+
+// PrivateParameters are a challenge's private parameters. They are secrets:
+// String, GoString and Format-driven printing show only how many there are.
+type PrivateParameters map[string]string
+
+// String withholds the parameters.
+func (p PrivateParameters) String() string {
+	return fmt.Sprintf("[%d private challenge parameters withheld]", len(p))
+}
+
+// GoString keeps %#v from printing the parameters.
+func (p PrivateParameters) GoString() string { return "pool.PrivateParameters" + p.String() }
+
+// LogValue keeps slog from logging the parameters.
+func (p PrivateParameters) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // Expired reports whether the session is no longer usable at now.
 func (s AuthSession) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }

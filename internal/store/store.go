@@ -25,6 +25,10 @@ type Store interface {
 	Sessions
 	Codes
 	RefreshTokens
+	Limits
+	Failures
+	Audit
+	Outbox
 	Maintenance
 	// Close releases the store's resources.
 	Close() error
@@ -37,10 +41,20 @@ const (
 	ExpiringSessions      Expiring = "sessions"
 	ExpiringCodes         Expiring = "codes"
 	ExpiringRefreshTokens Expiring = "refresh_tokens"
+	// ExpiringLimits are token buckets that have refilled completely: a
+	// full bucket and a missing one mean the same.
+	ExpiringLimits   Expiring = "limits"
+	ExpiringFailures Expiring = "failures"
+	ExpiringAudit    Expiring = "audit"
+	// ExpiringOutbox are messages whose code expired before delivery.
+	ExpiringOutbox Expiring = "outbox"
 )
 
 // ExpiringKinds lists every Expiring, in sweep order.
-var ExpiringKinds = []Expiring{ExpiringSessions, ExpiringCodes, ExpiringRefreshTokens}
+var ExpiringKinds = []Expiring{
+	ExpiringSessions, ExpiringCodes, ExpiringRefreshTokens,
+	ExpiringLimits, ExpiringFailures, ExpiringAudit, ExpiringOutbox,
+}
 
 // Maintenance is housekeeping the server runs besides serving requests.
 type Maintenance interface {
@@ -62,6 +76,9 @@ type Pools interface {
 	GetPool(ctx context.Context, id string) (pool.Pool, error)
 	// ListPools returns every pool, oldest first.
 	ListPools(ctx context.Context) ([]pool.Pool, error)
+	// UpdatePoolSettings replaces a pool's name and settings;
+	// pool.ErrNotFound if the pool does not exist.
+	UpdatePoolSettings(ctx context.Context, id, name string, settings pool.Settings) error
 
 	// CreateClient stores a new app client; pool.ErrNotFound if its pool
 	// does not exist, pool.ErrConflict if the ID exists.
@@ -84,21 +101,34 @@ type Pools interface {
 }
 
 // Users stores accounts.
+//
+// Identifiers: every user is found by its username, and also by each of its
+// email and phone_number attributes that is verified (its aliases), as in
+// Cognito. An identifier belongs to at most one user of a pool; the store
+// keeps the identifiers in step with the users atomically.
 type Users interface {
 	// CreateUser stores a new user. If the username is taken by a CONFIRMED
-	// user, pool.ErrConflict. If it is taken by an UNCONFIRMED user, that
-	// user is replaced atomically by u (no account is stuck unconfirmed);
-	// replaced reports whether that happened.
+	// user, or is another user's alias, pool.ErrConflict. If it is taken by
+	// an UNCONFIRMED user, that user is replaced atomically by u (no account
+	// is stuck unconfirmed); replaced reports whether that happened.
 	CreateUser(ctx context.Context, u pool.User) (replaced bool, err error)
 	// GetUser finds a user by pool and username.
 	GetUser(ctx context.Context, poolID, username string) (pool.User, error)
+	// GetUserByIdentifier finds a user by username or by alias, in one
+	// query whether or not the user exists.
+	GetUserByIdentifier(ctx context.Context, poolID, identifier string) (pool.User, error)
 	// GetUserBySub finds a user by pool and sub.
 	GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error)
-	// UpdateUser replaces the attributes, status, enabled flag and UpdatedAt
-	// of the user with u.Sub; pool.ErrNotFound if gone.
+	// UpdateUser replaces the username, attributes, status, enabled flag and
+	// UpdatedAt of the user with u.Sub, and brings its identifiers in step:
+	// the username, and each email / phone_number attribute whose
+	// *_verified attribute is "true" and that differs from the username.
+	// pool.ErrNotFound if the user is gone; pool.ErrConflict (and nothing
+	// changed) if the new username or an alias is another user's
+	// identifier.
 	UpdateUser(ctx context.Context, u pool.User) error
 	// DeleteUser removes the user with this sub and, in the same
-	// transaction, its refresh tokens and sign-up codes.
+	// transaction, its identifiers, refresh tokens and sign-up codes.
 	DeleteUser(ctx context.Context, poolID, sub string) error
 	// ListUsers returns up to limit users of a pool ordered by username,
 	// starting after the cursor (the last username of the previous page; ""
@@ -164,4 +194,136 @@ type RefreshTokens interface {
 	// RevokeUserRefreshTokens revokes every live refresh token of the user
 	// (GlobalSignOut) and returns how many it revoked.
 	RevokeUserRefreshTokens(ctx context.Context, poolID, sub string, at time.Time) (int, error)
+}
+
+// Limit is a token bucket: it holds at most Burst tokens and gains one every
+// Every; a missing bucket is full. Over any span of time d at most
+// Burst + d/Every tokens can be taken, which is what the documented bounds
+// are computed from. Buckets are kept as a GCRA "theoretical arrival time"
+// so each is one integer, updated in one statement.
+type Limit struct {
+	// Key names the bucket, e.g. "guess/<pool>/<username>".
+	Key   string
+	Burst int
+	Every time.Duration
+}
+
+// Limits keeps rate-limit buckets shared by every node.
+type Limits interface {
+	// TakeTokens takes one token from each limit's bucket, all or nothing,
+	// atomically. If every bucket has a token, it returns denied == -1.
+	// Otherwise nothing is taken and it returns the index of the first
+	// limit whose bucket is empty and when that bucket next has a token.
+	// A limit with Burst <= 0 or Every <= 0 is an error.
+	TakeTokens(ctx context.Context, limits []Limit, now time.Time) (denied int, retryAt time.Time, err error)
+	// ReturnTokens gives back n tokens to the bucket (never above Burst).
+	ReturnTokens(ctx context.Context, l Limit, n int, now time.Time) error
+	// LimitTokens reports how many whole tokens the bucket holds at now.
+	LimitTokens(ctx context.Context, l Limit, now time.Time) (int, error)
+	// ResetLimit fills the bucket (deletes it). Resetting a full bucket is
+	// not an error.
+	ResetLimit(ctx context.Context, key string) error
+}
+
+// Failure is one wrong answer to a one-time code, kept so that a later right
+// answer from the same place can give the guessing budget back.
+type Failure struct {
+	PoolID string
+	// Account is the username the code belonged to.
+	Account string
+	// SessionID is the sign-in session or code the answer was for.
+	SessionID string
+	// Source identifies where the answer came from (the client's IP
+	// address); "" when unknown.
+	Source    string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// Failures stores wrong answers.
+type Failures interface {
+	// RecordFailure stores f.
+	RecordFailure(ctx context.Context, f Failure) error
+	// ForgiveFailures deletes the account's unexpired failures that were
+	// made in session sessionID, or from source when source is not "",
+	// and returns how many it deleted. Of concurrent callers each failure
+	// is counted by exactly one.
+	ForgiveFailures(ctx context.Context, poolID, account, sessionID, source string, now time.Time) (int, error)
+}
+
+// AuditEvent is one security-relevant event. It never holds a secret: no
+// code, session string, token or key.
+type AuditEvent struct {
+	// ID is assigned by the store: increasing, unique within the store.
+	ID       int64
+	PoolID   string
+	At       time.Time
+	Type     string // e.g. "sign_in.success", see package audit
+	Username string
+	Sub      string
+	ClientID string
+	SourceIP string
+	// Detail holds extra facts as flat strings (reason, channel, limit).
+	Detail    map[string]string
+	ExpiresAt time.Time
+}
+
+// AuditFilter selects audit events. Zero fields select everything.
+type AuditFilter struct {
+	PoolID   string
+	Username string
+	Type     string
+	Since    time.Time // At >= Since
+	Until    time.Time // At < Until
+	// AfterID pages: only events with ID > AfterID.
+	AfterID int64
+	// Limit caps the number returned; <= 0 means 1000.
+	Limit int
+}
+
+// Audit stores the audit trail.
+type Audit interface {
+	// AppendAudit stores ev and returns its ID.
+	AppendAudit(ctx context.Context, ev AuditEvent) (int64, error)
+	// ListAudit returns the events matching f, oldest (lowest ID) first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// OutboxMessage is a code message waiting to be delivered. Sealed is the
+// message encrypted under a key of the pool: the code is never stored in
+// clear. Decoy messages are stored like real ones, so a request for an
+// unknown user does the same work, and are dropped by the dispatcher.
+type OutboxMessage struct {
+	ID          string
+	PoolID      string
+	Channel     string
+	Destination string
+	Purpose     string
+	Decoy       bool
+	Sealed      []byte
+	Attempts    int
+	LastError   string
+	CreatedAt   time.Time
+	// NotBefore is when the message may next be claimed.
+	NotBefore time.Time
+	// ExpiresAt is when its code expires; it is not sent after that.
+	ExpiresAt time.Time
+}
+
+// Outbox is the durable queue of code messages. A message enqueued before
+// the request is answered survives a crash of the node.
+type Outbox interface {
+	// EnqueueMessage stores m; pool.ErrConflict if its ID exists.
+	EnqueueMessage(ctx context.Context, m OutboxMessage) error
+	// ClaimMessages atomically claims up to limit unexpired messages with
+	// NotBefore <= now, oldest first: each gets NotBefore = now + lease and
+	// Attempts + 1 and is returned as updated. A message is claimed by one
+	// caller at a time, across nodes.
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// DeleteMessage removes a message once delivered (or dropped);
+	// pool.ErrNotFound if it is gone.
+	DeleteMessage(ctx context.Context, id string) error
+	// DeferMessage sets when a failed message may be tried again and why it
+	// failed; pool.ErrNotFound if it is gone.
+	DeferMessage(ctx context.Context, id string, notBefore time.Time, lastError string) error
 }

@@ -181,3 +181,18 @@ func collect[T any](rows pgx.Rows, scan func(rowcodec.Scanner) (T, error)) ([]T,
 	}
 	return out, nil
 }
+
+func (s *Store) UpdatePoolSettings(ctx context.Context, id, name string, settings pool.Settings) error {
+	enc, err := json.Marshal(settings)
+	if err != nil {
+		return fmt.Errorf("update pool %q: encode settings: %w", id, err)
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE pools SET name = $1, settings = $2 WHERE id = $3`, name, string(enc), id)
+	if err != nil {
+		return wrapErr(fmt.Sprintf("update pool %q", id), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("update pool %q: %w", id, pool.ErrNotFound)
+	}
+	return nil
+}

@@ -103,9 +103,12 @@ var referenceChecks = []struct{ table, key string }{
 	{"clients", "id"},
 	{"signing_keys", "kid"},
 	{"users", "sub"},
+	{"identifiers", "identifier"},
 	{"sessions", "id"},
 	{"codes", "username"},
 	{"refresh_tokens", "id"},
+	{"failures", "account"},
+	{"outbox", "id"},
 }
 
 // Check verifies that every pool-scoped row belongs to an existing pool and,

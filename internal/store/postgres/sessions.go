@@ -25,11 +25,15 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	if err != nil {
 		return fmt.Errorf("create session: encode history: %w", err)
 	}
+	custom, err := encodeCustom(a.Custom)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
 	_, err = s.db.Exec(ctx,
-		`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (`+placeholders(18)+`)`,
+		`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (`+placeholders(19)+`)`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
 		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
-		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt))
+		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt), custom)
 	if err != nil {
 		return wrapErr("create session", err)
 	}
@@ -128,6 +132,10 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	if err != nil {
 		return fmt.Errorf("replace session: encode history: %w", err)
 	}
+	custom, err := encodeCustom(next.Custom)
+	if err != nil {
+		return fmt.Errorf("replace session: %w", err)
+	}
 	// ID, pool, client and creation time are the session's identity and
 	// never change; matching on id too stops next from overwriting a
 	// different session by mistake. Attempts and max_attempts are left
@@ -136,11 +144,11 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	tag, err := s.db.Exec(ctx,
 		`UPDATE sessions SET token_hash = $1, kind = $2, username = $3, sub = $4, decoy = $5, flow = $6,
 		 challenge = $7, history = $8, code_hash = $9,
-		 channel = $10, destination = $11, expires_at = $12
-		 WHERE token_hash = $13 AND id = $14`,
+		 channel = $10, destination = $11, expires_at = $12, custom_challenge = $13
+		 WHERE token_hash = $14 AND id = $15`,
 		next.TokenHash, string(next.Kind), next.Username, next.Sub, next.Decoy, next.Flow,
 		next.Challenge, string(history), toNullBlob(next.CodeHash),
-		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt),
+		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt), custom,
 		oldTokenHash, next.ID)
 	if err == nil {
 		err = mustAffect(tag)
@@ -162,4 +170,15 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return wrapErr("delete session", err)
 	}
 	return nil
+}
+
+// encodeCustom is the custom_challenge column: a session's Custom as JSON,
+// "{}" for a built-in sign-in. Its errors never show the document, which
+// holds the challenge's private parameters.
+func encodeCustom(c pool.CustomChallenge) (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", errors.New("encode custom challenge")
+	}
+	return string(b), nil
 }

@@ -26,6 +26,14 @@ const maxClaimTries = 10
 // A claimant's INSERT waits the same way on the row's index entry. So of
 // concurrent callers exactly one finds the name free, and the rest either
 // conflict or replace their predecessors one at a time.
+//
+// The new user's identifiers are claimed last (see claimIdentifiers), after
+// any replaced holder's were dropped. A username that is another user's
+// alias is free in users but taken in identifiers, so the claim fails and
+// the whole transaction, the users row included, rolls back. Every writer
+// locks the users row (or its new username's index entry) before it touches
+// identifiers, and claims identifiers in sorted order, so claimants do not
+// deadlock.
 func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err error) {
 	op := fmt.Sprintf("create user %q in pool %q", u.Username, u.PoolID)
 	attrs, err := json.Marshal(u.Attributes)
@@ -46,7 +54,7 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 				return err
 			}
 			if tag.RowsAffected() == 1 {
-				return nil
+				return claimIdentifiers(ctx, tx, u)
 			}
 			var oldSub, status string
 			err = tx.QueryRow(ctx,
@@ -74,7 +82,7 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 				return err
 			}
 			replaced = true
-			return nil
+			return claimIdentifiers(ctx, tx, u)
 		}
 		return fmt.Errorf("username changed hands %d times: %w", maxClaimTries, pool.ErrConflict)
 	})
@@ -89,10 +97,36 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 	return replaced, nil
 }
 
-// deleteUserData removes a user's refresh tokens and codes inside the
-// caller's transaction, which holds the user row's lock. Codes are keyed by
-// username, tokens by sub.
+// claimIdentifiers stores u's identifiers inside the caller's transaction,
+// which holds u's users row and has removed any rows of u.Sub that u no
+// longer owns. INSERT ... ON CONFLICT DO NOTHING waits for a transaction
+// still writing the same identifier and then sees its outcome, so of
+// concurrent claimants exactly one gets it; the rest fail with
+// pool.ErrConflict, which rolls their transaction back.
+func claimIdentifiers(ctx context.Context, tx pgx.Tx, u pool.User) error {
+	for _, id := range rowcodec.Identifiers(u) {
+		tag, err := tx.Exec(ctx,
+			`INSERT INTO identifiers (`+rowcodec.IdentifierColumns+`) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT DO NOTHING`,
+			u.PoolID, id.Value, u.Sub, id.Kind)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return rowcodec.IdentifierTaken(id)
+		}
+	}
+	return nil
+}
+
+// deleteUserData removes a user's identifiers, refresh tokens and codes
+// inside the caller's transaction, which holds the user row's lock. Codes
+// are keyed by username; tokens and identifiers by sub.
 func deleteUserData(ctx context.Context, tx pgx.Tx, poolID, sub, username string) error {
+	if _, err := tx.Exec(ctx,
+		`DELETE FROM identifiers WHERE pool_id = $1 AND sub = $2`, poolID, sub); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx,
 		`DELETE FROM refresh_tokens WHERE pool_id = $1 AND sub = $2`, poolID, sub); err != nil {
 		return err
@@ -111,6 +145,22 @@ func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User
 	return u, nil
 }
 
+// userColumnsU is rowcodec.UserColumns qualified by the alias u.
+var userColumnsU = rowcodec.Qualify("u", rowcodec.UserColumns)
+
+// GetUserByIdentifier is one statement, so it reads the identifier and
+// the user from one snapshot.
+func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier string) (pool.User, error) {
+	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+		`SELECT `+userColumnsU+` FROM identifiers i
+		 JOIN users u ON u.pool_id = i.pool_id AND u.sub = i.sub
+		 WHERE i.pool_id = $1 AND i.identifier = $2`, poolID, identifier))
+	if err != nil {
+		return pool.User{}, wrapErr(fmt.Sprintf("get user by identifier %q in pool %q", identifier, poolID), err)
+	}
+	return u, nil
+}
+
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
 	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND sub = $2`, poolID, sub))
@@ -120,18 +170,42 @@ func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User
 	return u, nil
 }
 
+// UpdateUser updates the users row first, which locks it (as CreateUser
+// and DeleteUser lock it first) and, for a new username, claims that
+// username's index entry, so a concurrent CreateUser of the same name
+// waits for this transaction or this one for it, and the loser gets a
+// unique violation: pool.ErrConflict. It then drops the user's identifier
+// rows and claims the identifiers u owns afresh, so an identifier may move
+// between the user's own kinds (a new username that was its alias). Any
+// identifier held by another user fails the claim and rolls the whole
+// transaction back.
 func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 	op := fmt.Sprintf("update user with sub %q in pool %q", u.Sub, u.PoolID)
 	attrs, err := json.Marshal(u.Attributes)
 	if err != nil {
 		return fmt.Errorf("%s: encode attributes: %w", op, err)
 	}
-	tag, err := s.db.Exec(ctx,
-		`UPDATE users SET attributes = $1, status = $2, enabled = $3, updated_at = $4
-		 WHERE pool_id = $5 AND sub = $6`,
-		string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
-	if err == nil {
-		err = mustAffect(tag)
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx,
+			`UPDATE users SET username = $1, attributes = $2, status = $3, enabled = $4, updated_at = $5
+			 WHERE pool_id = $6 AND sub = $7`,
+			u.Username, string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tag); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx,
+			`DELETE FROM identifiers WHERE pool_id = $1 AND sub = $2`, u.PoolID, u.Sub); err != nil {
+			return err
+		}
+		return claimIdentifiers(ctx, tx, u)
+	})
+	if isRetryable(err) {
+		// Still aborted after inTx's reruns: only contention over the
+		// user's identifiers gets here.
+		return fmt.Errorf("%s: %w (SQLSTATE %s)", op, pool.ErrConflict, sqlState(err))
 	}
 	if err != nil {
 		return wrapErr(op, err)
@@ -139,9 +213,9 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 	return nil
 }
 
-// DeleteUser deletes the user row first, which locks it as CreateUser
-// does before touching tokens and codes, so the two take locks in the same
-// order.
+// DeleteUser deletes the user row first, which locks it as CreateUser and
+// UpdateUser do before touching identifiers, tokens and codes, so they all
+// take locks in the same order.
 func (s *Store) DeleteUser(ctx context.Context, poolID, sub string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var username string

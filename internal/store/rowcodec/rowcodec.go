@@ -3,11 +3,14 @@
 // a row back into a domain value. SQLite and PostgreSQL store the same
 // columns with the same encodings (times as unix milliseconds, durations as
 // nanoseconds, absent hashes as NULL), so a record reads back identically
-// from either.
+// from either. It also holds the backends' other shared logic that needs no
+// SQL: the audit filter's conditions, the outbox's order and the GCRA
+// arithmetic of rate-limit buckets.
 package rowcodec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +25,18 @@ type Scanner interface {
 
 // MS is how a time is stored: unix milliseconds, the contract's precision.
 func MS(t time.Time) int64 { return t.UnixMilli() }
+
+// CeilMS is t in unix milliseconds rounded up. Stored times are whole
+// milliseconds, so at >= t and at < t hold exactly when at >= CeilMS(t) and
+// at < CeilMS(t): a bound between two milliseconds is not truncated onto
+// the earlier one.
+func CeilMS(t time.Time) int64 {
+	ms := MS(t)
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		ms++
+	}
+	return ms
+}
 
 // NullMS is how an optional time is stored: nil is NULL (both database/sql
 // and pgx bind a nil pointer as NULL).
@@ -60,6 +75,10 @@ var expiringTables = map[store.Expiring]string{
 	store.ExpiringSessions:      "sessions",
 	store.ExpiringCodes:         "codes",
 	store.ExpiringRefreshTokens: "refresh_tokens",
+	store.ExpiringLimits:        "limits",
+	store.ExpiringFailures:      "failures",
+	store.ExpiringAudit:         "audit_events",
+	store.ExpiringOutbox:        "outbox",
 }
 
 // ExpiringTable checks the arguments of DeleteExpired and returns the table
@@ -82,7 +101,8 @@ const (
 	SigningKeyColumns = `pool_id, kid, algorithm, private_key_pem, created_at, retired_at`
 	UserColumns       = `pool_id, sub, username, attributes, status, enabled, created_at, updated_at`
 	SessionColumns    = `id, token_hash, kind, pool_id, client_id, username, sub, decoy, flow,
-	challenge, history, code_hash, attempts, max_attempts, channel, destination, created_at, expires_at`
+	challenge, history, code_hash, attempts, max_attempts, channel, destination, created_at, expires_at,
+	custom_challenge`
 	CodeColumns         = `pool_id, username, purpose, hash, attempts, max_attempts, created_at, expires_at`
 	RefreshTokenColumns = `id, hash, pool_id, client_id, sub, username, auth_time, created_at, expires_at, revoked_at`
 )
@@ -156,21 +176,30 @@ func ScanUser(sc Scanner) (pool.User, error) {
 	return u, nil
 }
 
-// ScanSession reads a sign-in session from a row of SessionColumns.
+// ScanSession reads a sign-in session from a row of SessionColumns. The
+// custom_challenge column holds a.Custom as JSON (json.Marshal of it is
+// what the backends store); empty private parameters read back as nil.
 func ScanSession(sc Scanner) (pool.AuthSession, error) {
 	var (
-		a                    pool.AuthSession
-		kind, history        string
-		codeHash             []byte
-		createdAt, expiresAt int64
+		a                     pool.AuthSession
+		kind, history, custom string
+		codeHash              []byte
+		createdAt, expiresAt  int64
 	)
 	if err := sc.Scan(&a.ID, &a.TokenHash, &kind, &a.PoolID, &a.ClientID, &a.Username, &a.Sub,
 		&a.Decoy, &a.Flow, &a.Challenge, &history, &codeHash, &a.Attempts, &a.MaxAttempts,
-		&a.Channel, &a.Destination, &createdAt, &expiresAt); err != nil {
+		&a.Channel, &a.Destination, &createdAt, &expiresAt, &custom); err != nil {
 		return pool.AuthSession{}, err
 	}
 	if err := json.Unmarshal([]byte(history), &a.History); err != nil {
 		return pool.AuthSession{}, fmt.Errorf("decode history: %w", err)
+	}
+	// The error names the column only: the document holds secrets.
+	if err := json.Unmarshal([]byte(custom), &a.Custom); err != nil {
+		return pool.AuthSession{}, errors.New("decode custom challenge: invalid JSON document")
+	}
+	if len(a.Custom.Private) == 0 {
+		a.Custom.Private = nil
 	}
 	a.Kind = pool.SessionKind(kind)
 	a.CodeHash = FromNullBlob(codeHash)

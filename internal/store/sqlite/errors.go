@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -43,6 +44,20 @@ func mustAffect(res sql.Result) error {
 		return pool.ErrNotFound
 	}
 	return nil
+}
+
+// execCount runs a statement on the writer connection and returns how many
+// rows it changed; op names it in errors.
+func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (int, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return int(n), nil
 }
 
 // isBusy reports whether err is SQLITE_BUSY or one of its extended codes.

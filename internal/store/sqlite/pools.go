@@ -171,3 +171,22 @@ func collect[T any](rows *sql.Rows, scan func(rowcodec.Scanner) (T, error)) ([]T
 	}
 	return out, nil
 }
+
+func (s *Store) UpdatePoolSettings(ctx context.Context, id, name string, settings pool.Settings) error {
+	enc, err := json.Marshal(settings)
+	if err != nil {
+		return fmt.Errorf("update pool %q: encode settings: %w", id, err)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE pools SET name = ?, settings = ? WHERE id = ?`, name, string(enc), id)
+	if err != nil {
+		return wrapErr(fmt.Sprintf("update pool %q", id), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr(fmt.Sprintf("update pool %q", id), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update pool %q: %w", id, pool.ErrNotFound)
+	}
+	return nil
+}

@@ -20,12 +20,16 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	if err != nil {
 		return fmt.Errorf("create session: encode history: %w", err)
 	}
+	custom, err := encodeCustom(a.Custom)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
 	_, err = s.w.ExecContext(ctx,
 		`INSERT INTO sessions (`+rowcodec.SessionColumns+`)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
 		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
-		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt))
+		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt), custom)
 	if err != nil {
 		return wrapErr("create session", err)
 	}
@@ -94,6 +98,10 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	if err != nil {
 		return fmt.Errorf("replace session: encode history: %w", err)
 	}
+	custom, err := encodeCustom(next.Custom)
+	if err != nil {
+		return fmt.Errorf("replace session: %w", err)
+	}
 	// Matching on the old hash makes this a compare-and-swap: of concurrent
 	// callers holding the same session string, only the first finds it.
 	// ID, pool, client and creation time are the session's identity and
@@ -104,11 +112,11 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	res, err := s.w.ExecContext(ctx,
 		`UPDATE sessions SET token_hash = ?, kind = ?, username = ?, sub = ?, decoy = ?, flow = ?,
 		 challenge = ?, history = ?, code_hash = ?,
-		 channel = ?, destination = ?, expires_at = ?
+		 channel = ?, destination = ?, expires_at = ?, custom_challenge = ?
 		 WHERE token_hash = ? AND id = ?`,
 		next.TokenHash, string(next.Kind), next.Username, next.Sub, next.Decoy, next.Flow,
 		next.Challenge, string(history), toNullBlob(next.CodeHash),
-		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt),
+		next.Channel, next.Destination, rowcodec.MS(next.ExpiresAt), custom,
 		oldTokenHash, next.ID)
 	if err == nil {
 		err = mustAffect(res)
@@ -128,4 +136,15 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return wrapErr("delete session", err)
 	}
 	return nil
+}
+
+// encodeCustom is the custom_challenge column: a session's Custom as JSON,
+// "{}" for a built-in sign-in. Its errors never show the document, which
+// holds the challenge's private parameters.
+func encodeCustom(c pool.CustomChallenge) (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", errors.New("encode custom challenge")
+	}
+	return string(b), nil
 }

@@ -14,15 +14,7 @@ func (s *Store) DeleteExpired(ctx context.Context, kind store.Expiring, now time
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.w.ExecContext(ctx,
+	return s.execCount(ctx, "delete expired "+string(kind),
 		`DELETE FROM `+table+` WHERE rowid IN (SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`,
 		rowcodec.MS(now), limit)
-	if err != nil {
-		return 0, wrapErr("delete expired "+string(kind), err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, wrapErr("delete expired "+string(kind), err)
-	}
-	return int(n), nil
 }

@@ -70,18 +70,9 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 }
 
 func (s *Store) RevokeUserRefreshTokens(ctx context.Context, poolID, sub string, at time.Time) (int, error) {
-	op := fmt.Sprintf("revoke refresh tokens of user with sub %q in pool %q", sub, poolID)
 	// Live means neither revoked nor expired at the revocation time.
-	res, err := s.w.ExecContext(ctx,
+	return s.execCount(ctx, fmt.Sprintf("revoke refresh tokens of user with sub %q in pool %q", sub, poolID),
 		`UPDATE refresh_tokens SET revoked_at = ?
 		 WHERE pool_id = ? AND sub = ? AND revoked_at IS NULL AND expires_at > ?`,
 		rowcodec.MS(at), poolID, sub, rowcodec.MS(at))
-	if err != nil {
-		return 0, wrapErr(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, wrapErr(op, err)
-	}
-	return int(n), nil
 }

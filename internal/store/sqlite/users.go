@@ -18,7 +18,10 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 		return false, fmt.Errorf("%s: encode attributes: %w", op, err)
 	}
 	// The check and the write share one IMMEDIATE transaction, so of many
-	// concurrent sign-ups for one username exactly one sees it free.
+	// concurrent sign-ups for one username exactly one sees it free. The
+	// users row is checked first: a username held by another user as its
+	// username is decided there (replace or conflict); one held as an alias
+	// is then a clash in the identifiers table.
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		replaced = false
 		var oldSub, status string
@@ -38,11 +41,13 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 			// CONFIRMED, and any status added later, keeps its username.
 			return fmt.Errorf("username taken by a %s user: %w", status, pool.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx,
+		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO users (`+rowcodec.UserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.PoolID, u.Sub, u.Username, string(attrs), string(u.Status), u.Enabled,
-			rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt))
-		return err
+			rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt)); err != nil {
+			return err
+		}
+		return claimIdentifiers(ctx, tx, u)
 	})
 	if err != nil {
 		return false, wrapErr(op, err)
@@ -50,9 +55,37 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 	return replaced, nil
 }
 
+// claimIdentifiers stores u's identifiers inside the caller's transaction,
+// which has removed any rows of u.Sub that u no longer owns. An identifier
+// held by another user fails the transaction with pool.ErrConflict.
+func claimIdentifiers(ctx context.Context, tx *sql.Tx, u pool.User) error {
+	for _, id := range rowcodec.Identifiers(u) {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO identifiers (`+rowcodec.IdentifierColumns+`) VALUES (?, ?, ?, ?)
+			 ON CONFLICT DO NOTHING`,
+			u.PoolID, id.Value, u.Sub, id.Kind)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return rowcodec.IdentifierTaken(id)
+		}
+	}
+	return nil
+}
+
 // deleteUser removes a user with everything that hangs off it, inside the
-// caller's transaction. Codes are keyed by username, tokens by sub.
+// caller's transaction. Codes are keyed by username; tokens and
+// identifiers by sub.
 func deleteUser(ctx context.Context, tx *sql.Tx, poolID, sub, username string) error {
+	if _, err := tx.ExecContext(ctx,
+		`DELETE FROM identifiers WHERE pool_id = ? AND sub = ?`, poolID, sub); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx,
 		`DELETE FROM refresh_tokens WHERE pool_id = ? AND sub = ?`, poolID, sub); err != nil {
 		return err
@@ -75,6 +108,20 @@ func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User
 	return u, nil
 }
 
+// userColumnsU is rowcodec.UserColumns qualified by the alias u.
+var userColumnsU = rowcodec.Qualify("u", rowcodec.UserColumns)
+
+func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier string) (pool.User, error) {
+	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+		`SELECT `+userColumnsU+` FROM identifiers i
+		 JOIN users u ON u.pool_id = i.pool_id AND u.sub = i.sub
+		 WHERE i.pool_id = ? AND i.identifier = ?`, poolID, identifier))
+	if err != nil {
+		return pool.User{}, wrapErr(fmt.Sprintf("get user by identifier %q in pool %q", identifier, poolID), err)
+	}
+	return u, nil
+}
+
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
 	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub))
@@ -84,19 +131,35 @@ func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User
 	return u, nil
 }
 
+// UpdateUser rewrites the user row and then its identifiers, in one
+// IMMEDIATE transaction: the user's own rows are dropped first, so an
+// identifier may move between its kinds (a new username that was its
+// alias), and each identifier is then claimed afresh. A new username held
+// by another user fails on the users table's UNIQUE key, an alias on the
+// identifiers table's; either rolls everything back.
 func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 	op := fmt.Sprintf("update user with sub %q in pool %q", u.Sub, u.PoolID)
 	attrs, err := json.Marshal(u.Attributes)
 	if err != nil {
 		return fmt.Errorf("%s: encode attributes: %w", op, err)
 	}
-	res, err := s.w.ExecContext(ctx,
-		`UPDATE users SET attributes = ?, status = ?, enabled = ?, updated_at = ?
-		 WHERE pool_id = ? AND sub = ?`,
-		string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET username = ?, attributes = ?, status = ?, enabled = ?, updated_at = ?
+			 WHERE pool_id = ? AND sub = ?`,
+			u.Username, string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM identifiers WHERE pool_id = ? AND sub = ?`, u.PoolID, u.Sub); err != nil {
+			return err
+		}
+		return claimIdentifiers(ctx, tx, u)
+	})
 	if err != nil {
 		return wrapErr(op, err)
 	}

@@ -48,6 +48,25 @@ func (s suite) testPools(t *testing.T) {
 		}
 	})
 
+	t.Run("UpdateSettings", func(t *testing.T) {
+		t.Parallel()
+		st := s.open(t)
+		ctx := t.Context()
+		p := newPool("eu-west-1_Update001", t0)
+		must(t, "CreatePool", st.CreatePool(ctx, p))
+		limits := pool.StrictLimits()
+		limits.SMSCountries = []string{"GB", "+353"}
+		next := p.Settings
+		next.CodeLength = 8
+		next.Limits = &limits
+		must(t, "UpdatePoolSettings", st.UpdatePoolSettings(ctx, p.ID, "renamed", next))
+		got, err := st.GetPool(ctx, p.ID)
+		must(t, "GetPool", err)
+		p.Name, p.Settings = "renamed", next
+		wantEqual(t, "updated pool", got, p)
+		wantErr(t, "update missing pool", st.UpdatePoolSettings(ctx, "eu-west-1_Missing01", "x", next), pool.ErrNotFound)
+	})
+
 	t.Run("DuplicateID", func(t *testing.T) {
 		t.Parallel()
 		st := s.open(t)

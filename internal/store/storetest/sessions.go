@@ -23,6 +23,11 @@ func (s suite) testSessions(t *testing.T) {
 			{ChallengeName: pool.ChallengeSMSOTP, ChallengeResult: false},
 			{ChallengeName: pool.ChallengeCustom, ChallengeResult: true, ChallengeMetadata: `CODE "x" ü`},
 		}
+		full.Custom = pool.CustomChallenge{
+			Hooked:   true,
+			Metadata: `CODE-123456 "q" ü`,
+			Private:  pool.PrivateParameters{"answer": "123456", "colour": `blue "sky" ü`, "empty": ""},
+		}
 		full.Attempts = 2
 		full.MaxAttempts = 5
 		full.Channel = "sms"
@@ -189,6 +194,7 @@ func (s suite) testSessions(t *testing.T) {
 		next.Channel = "sms"
 		next.Destination = "+15550001234"
 		next.ExpiresAt = t0.Add(6*time.Minute + 789*time.Microsecond)
+		next.Custom = pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", Private: pool.PrivateParameters{"answer": "blue"}}
 		must(t, "ReplaceSession", st.ReplaceSession(ctx, cur.TokenHash, next))
 
 		_, err := st.GetSession(ctx, cur.TokenHash)
@@ -218,6 +224,57 @@ func (s suite) testSessions(t *testing.T) {
 		if got.CodeHash != nil {
 			t.Errorf("CodeHash after replacing with nil = %x, want nil", got.CodeHash)
 		}
+	})
+
+	// A hook-defined challenge's state (metadata, private parameters)
+	// travels with the session through every operation, and each
+	// replacement sets it whole: changed, kept, or cleared.
+	t.Run("CustomChallenge", func(t *testing.T) {
+		t.Parallel()
+		st := s.open(t)
+		mkPools(t, st, poolID)
+		ctx := t.Context()
+		cur := newSession("sess-1", hash("token 1"))
+		cur.Flow, cur.Challenge = pool.FlowCustomAuth, pool.ChallengeCustom
+		cur.CodeHash, cur.Channel, cur.Destination = nil, "", ""
+		cur.Custom = pool.CustomChallenge{Hooked: true, Metadata: "CODE-654321", Private: pool.PrivateParameters{"answer": "654321"}}
+		must(t, "CreateSession", st.CreateSession(ctx, cur))
+
+		counted, err := st.ConsumeAttempt(ctx, cur.TokenHash, t0)
+		must(t, "ConsumeAttempt", err)
+		wantEqual(t, "custom challenge after ConsumeAttempt", counted.Custom, cur.Custom)
+
+		steps := []struct {
+			name   string
+			custom pool.CustomChallenge
+		}{
+			{"kept", cur.Custom},
+			{"changed", pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", Private: pool.PrivateParameters{"answer": "blue", "n": "2"}}},
+			{"metadata only", pool.CustomChallenge{Hooked: true, Metadata: "CODE-1"}},
+			{"private only", pool.CustomChallenge{Hooked: true, Private: pool.PrivateParameters{"k": "v"}}},
+			{"cleared", pool.CustomChallenge{}},
+		}
+		prev := cur
+		for i, step := range steps {
+			next := prev
+			next.TokenHash = hash(fmt.Sprintf("token %d", i+2))
+			next.History = append(slices.Clone(prev.History),
+				pool.ChallengeResult{ChallengeName: pool.ChallengeCustom, ChallengeResult: i%2 == 0, ChallengeMetadata: prev.Custom.Metadata})
+			next.Custom = step.custom
+			must(t, "ReplaceSession "+step.name, st.ReplaceSession(ctx, prev.TokenHash, next))
+			got, err := st.GetSession(ctx, next.TokenHash)
+			must(t, "GetSession "+step.name, err)
+			wantEqual(t, "custom challenge "+step.name, got.Custom, step.custom)
+			wantEqual(t, "history "+step.name, got.History, next.History)
+			prev = next
+		}
+		// An empty map of private parameters is no parameters.
+		empty := newSession("sess-2", hash("token empty"))
+		empty.Custom = pool.CustomChallenge{Hooked: true, Private: pool.PrivateParameters{}}
+		must(t, "CreateSession empty", st.CreateSession(ctx, empty))
+		got, err := st.GetSession(ctx, empty.TokenHash)
+		must(t, "GetSession empty", err)
+		wantEqual(t, "empty private parameters", got.Custom, pool.CustomChallenge{Hooked: true})
 	})
 
 	t.Run("ReplaceHashTaken", func(t *testing.T) {

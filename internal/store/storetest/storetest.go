@@ -36,6 +36,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Sessions", s.testSessions)
 	t.Run("Codes", s.testCodes)
 	t.Run("RefreshTokens", s.testRefreshTokens)
+	t.Run("Limits", s.testLimits)
+	t.Run("Failures", s.testFailures)
+	t.Run("Audit", s.testAudit)
+	t.Run("Outbox", s.testOutbox)
 	t.Run("Maintenance", s.testMaintenance)
 }
 

@@ -12,6 +12,8 @@ import (
 )
 
 func (s suite) testUsers(t *testing.T) {
+	t.Run("Identifiers", s.testIdentifiers)
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		st := s.open(t)
@@ -89,12 +91,13 @@ func (s suite) testUsers(t *testing.T) {
 		upd.Status = pool.StatusConfirmed
 		upd.Enabled = false
 		upd.UpdatedAt = t0.Add(time.Hour + 456*time.Microsecond)
-		// Fields UpdateUser does not replace.
 		upd.Username = "changed@example.com"
+		// Fields UpdateUser does not replace.
 		upd.CreatedAt = t0.Add(-time.Hour)
 		must(t, "UpdateUser", st.UpdateUser(t.Context(), upd))
 
 		want := u
+		want.Username = upd.Username
 		want.Attributes = upd.Attributes
 		want.Status = upd.Status
 		want.Enabled = upd.Enabled
@@ -102,6 +105,11 @@ func (s suite) testUsers(t *testing.T) {
 		got, err := st.GetUserBySub(t.Context(), poolID, u.Sub)
 		must(t, "GetUserBySub", err)
 		wantEqual(t, "user after UpdateUser", got, want)
+		got, err = st.GetUser(t.Context(), poolID, upd.Username)
+		must(t, "GetUser by the new username", err)
+		wantEqual(t, "user by the new username", got, want)
+		_, err = st.GetUser(t.Context(), poolID, u.Username)
+		wantErr(t, "GetUser by the old username", err, pool.ErrNotFound)
 
 		missing := newUser(poolID, "ghost@example.com", "sub-ghost", pool.StatusConfirmed)
 		wantErr(t, "UpdateUser missing", st.UpdateUser(t.Context(), missing), pool.ErrNotFound)

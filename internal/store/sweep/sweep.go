@@ -87,8 +87,14 @@ func (s *Sweeper) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("sweep failed", "error", err)
 		}
-		if total := deleted[store.ExpiringSessions] + deleted[store.ExpiringCodes] + deleted[store.ExpiringRefreshTokens]; total > 0 {
-			s.cfg.Logger.Info("swept expired records", "sessions", deleted[store.ExpiringSessions], "codes", deleted[store.ExpiringCodes], "refresh_tokens", deleted[store.ExpiringRefreshTokens])
+		var attrs []any
+		for _, kind := range store.ExpiringKinds {
+			if n := deleted[kind]; n > 0 {
+				attrs = append(attrs, string(kind), n)
+			}
+		}
+		if len(attrs) > 0 {
+			s.cfg.Logger.Info("swept expired records", attrs...)
 		}
 		select {
 		case <-ctx.Done():
