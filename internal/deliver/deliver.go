@@ -25,9 +25,13 @@ type Message struct {
 	Channel Channel
 	To      string // E.164 number or lower-cased email
 	Subject string // email only
-	Body    string
+	Body    string // the text: the SMS, or the plain-text part of an email
+	HTML    string // email only: the HTML part; "" sends text only
 	Code    string
 	Purpose string // "sign_in", "sign_up"
+	// Locale is the recipient's locale (the user's locale attribute), for
+	// senders that render their own text, such as webhooks.
+	Locale string
 }
 
 // String describes m without its code or body (the body contains the code).
@@ -53,11 +57,43 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Capable is implemented by senders that know, before a message exists,
+// whether they can deliver on a channel for a pool. The engine asks it so
+// that a pool with no provider fails the same way for every user.
+type Capable interface {
+	CanSend(poolID string, ch Channel) bool
+}
+
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, m Message) error
 
 // Send calls f.
 func (f SenderFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// ProviderError is a failed send, as a provider reported it. Transient
+// failures (throttling, timeouts, 5xx) may succeed if tried again; others
+// (an invalid number, bad credentials) will not.
+type ProviderError struct {
+	Provider  string // e.g. "sns", "twilio"
+	Transient bool
+	Err       error
+}
+
+func (e *ProviderError) Error() string {
+	kind := "permanent"
+	if e.Transient {
+		kind = "transient"
+	}
+	return fmt.Sprintf("%s: %s failure: %v", e.Provider, kind, e.Err)
+}
+
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// IsTransient reports whether err is a ProviderError worth retrying.
+func IsTransient(err error) bool {
+	var pe *ProviderError
+	return errors.As(err, &pe) && pe.Transient
+}
 
 // ErrNoProvider means sending failed because no provider is configured for
 // the channel and dev delivery is off.
@@ -65,11 +101,16 @@ var ErrNoProvider = errors.New("no delivery provider configured")
 
 // Unavailable returns a Sender that always fails with an error wrapping
 // ErrNoProvider that names the channel and pool.
-func Unavailable() Sender {
-	return SenderFunc(func(_ context.Context, m Message) error {
-		return &noProviderError{channel: m.Channel, pool: m.PoolID}
-	})
+func Unavailable() Sender { return unavailable{} }
+
+type unavailable struct{}
+
+func (unavailable) Send(_ context.Context, m Message) error {
+	return &noProviderError{channel: m.Channel, pool: m.PoolID}
 }
+
+// CanSend reports false: nothing can be delivered.
+func (unavailable) CanSend(string, Channel) bool { return false }
 
 type noProviderError struct {
 	channel Channel
