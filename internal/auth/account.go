@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/pool"
@@ -25,9 +26,12 @@ func (e *Engine) GlobalSignOut(ctx context.Context, accessToken string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.store.RevokeUserRefreshTokens(ctx, h.pool.ID, h.user.Sub, e.now().UTC()); err != nil {
+	n, err := e.store.RevokeUserRefreshTokens(ctx, h.pool.ID, h.user.Sub, e.now().UTC())
+	if err != nil {
 		return internal("revoke tokens", err)
 	}
+	e.audit(ctx, auditEntry{pool: h.pool, typ: EventSignOut, username: h.user.Username, sub: h.user.Sub,
+		clientID: h.origin.ClientID, detail: map[string]string{"global": "true", "revoked": strconv.Itoa(n)}})
 	return nil
 }
 
@@ -41,6 +45,7 @@ func (e *Engine) DeleteUser(ctx context.Context, accessToken string) error {
 	if err := e.store.DeleteUser(ctx, h.pool.ID, h.user.Sub); err != nil && !errors.Is(err, pool.ErrNotFound) {
 		return internal("delete user", err)
 	}
+	e.audit(ctx, auditEntry{pool: h.pool, typ: EventUserDeleted, username: h.user.Username, sub: h.user.Sub, clientID: h.origin.ClientID})
 	return nil
 }
 
@@ -55,7 +60,7 @@ type RevokeTokenInput struct {
 // As RFC 7009 asks, a token that is unknown or already revoked is not an
 // error, so the answer reveals nothing about it.
 func (e *Engine) RevokeToken(ctx context.Context, in RevokeTokenInput) error {
-	c, _, err := e.clientAndPool(ctx, in.ClientID)
+	c, p, err := e.clientAndPool(ctx, in.ClientID)
 	if err != nil {
 		return err
 	}
@@ -75,5 +80,7 @@ func (e *Engine) RevokeToken(ctx context.Context, in RevokeTokenInput) error {
 	if err := e.store.RevokeRefreshToken(ctx, rt.ID, e.now().UTC()); err != nil {
 		return internal("revoke refresh token", err)
 	}
+	e.audit(ctx, auditEntry{pool: p, typ: EventTokenRevoked, username: rt.Username, sub: rt.Sub, clientID: c.ID,
+		detail: map[string]string{"token_id": rt.ID}})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/otp"
@@ -49,6 +50,22 @@ func (a *Admin) CreatePool(ctx context.Context, name, region string, settings po
 func (a *Admin) newPool(name, region string, settings pool.Settings) (pool.Pool, pool.SigningKey, error) {
 	if !regionPattern.MatchString(region) {
 		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("region %q must be 1-32 lowercase letters, digits or dashes", region)
+	}
+	if settings.Limits == nil {
+		// Store the limits the pool starts with, so that later changes to
+		// the defaults never loosen an existing pool silently.
+		l := pool.DefaultLimits()
+		settings.Limits = &l
+	}
+	if len(settings.Limits.SMSCountries) == 0 {
+		// SMS goes only where the pool was set up for, never the world.
+		country := "US"
+		if settings.DefaultPhoneRegion != "" {
+			country = strings.ToUpper(settings.DefaultPhoneRegion)
+		}
+		l := *settings.Limits
+		l.SMSCountries = []string{country}
+		settings.Limits = &l
 	}
 	if err := validateSettings(settings); err != nil {
 		return pool.Pool{}, pool.SigningKey{}, err
@@ -115,6 +132,11 @@ func validateSettings(s pool.Settings) error {
 	}
 	if s.CodeLength < otp.MinDigits || s.CodeLength > otp.MaxDigits {
 		errs = append(errs, fmt.Errorf("code length %d is outside %d..%d", s.CodeLength, otp.MinDigits, otp.MaxDigits))
+	}
+	if s.Limits != nil {
+		if err := s.Limits.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if s.MaxAttempts < 1 || s.MaxAttempts > 10 {
 		errs = append(errs, fmt.Errorf("attempts per code %d is outside 1..10", s.MaxAttempts))

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 
@@ -12,8 +13,9 @@ import (
 // UpdateUserAttributes changes the attributes of the user an access token
 // speaks for; an empty value deletes an attribute, as in Cognito. A new
 // email or phone number is stored unverified and a code is sent to it; the
-// returned deliveries say where. The attribute that is the username cannot
-// change: the username is how the user signs in.
+// returned deliveries say where. The attribute that is the username may
+// change too: the user keeps signing in by the old value until the new one
+// is verified, and then by the new one (VerifyUserAttribute).
 func (e *Engine) UpdateUserAttributes(ctx context.Context, accessToken string, attrs map[string]string) ([]CodeDelivery, error) {
 	h, err := e.authenticate(ctx, accessToken)
 	if err != nil {
@@ -36,8 +38,8 @@ func (e *Engine) UpdateUserAttributes(ctx context.Context, accessToken string, a
 		if value == next[name] {
 			continue
 		}
-		if name == usernameAttr {
-			return nil, pool.Errorf(pool.KindInvalidParameter, "Attribute %s is this user's username and cannot be changed.", name)
+		if name == usernameAttr && value == "" {
+			return nil, pool.Errorf(pool.KindInvalidParameter, "Attribute %s is this user's username and cannot be deleted.", name)
 		}
 		if value == "" {
 			delete(next, name)
@@ -59,7 +61,7 @@ func (e *Engine) UpdateUserAttributes(ctx context.Context, accessToken string, a
 	}
 	deliveries := make([]CodeDelivery, 0, len(changed))
 	for _, name := range changed {
-		d, err := e.issueCode(ctx, h.pool, verifyCode(u, name))
+		d, err := e.issueCode(ctx, h.pool, verifyCode(u, name, h.origin.ClientID))
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +80,7 @@ func (e *Engine) GetUserAttributeVerificationCode(ctx context.Context, accessTok
 	if err := verifiable(h.user, attr); err != nil {
 		return CodeDelivery{}, err
 	}
-	return e.issueCode(ctx, h.pool, verifyCode(h.user, attr))
+	return e.issueCode(ctx, h.pool, verifyCode(h.user, attr, h.origin.ClientID))
 }
 
 // VerifyUserAttribute checks a verification code and marks the attribute
@@ -91,15 +93,25 @@ func (e *Engine) VerifyUserAttribute(ctx context.Context, accessToken, attr, cod
 	if err := verifiable(h.user, attr); err != nil {
 		return err
 	}
-	if err := e.checkCode(ctx, h.pool, verifyCode(h.user, attr), code); err != nil {
+	if err := e.checkCode(ctx, h.pool, verifyCode(h.user, attr, h.origin.ClientID), code); err != nil {
 		return err
 	}
 	u := h.user
 	u.Attributes[attr+"_verified"] = "true"
+	if storedIdentifier(u.Username).attr == attr {
+		// The username's own attribute changed and is now proven: the user
+		// signs in by the new value, and the old one is free.
+		u.Username = u.Attr(attr)
+	}
 	u.UpdatedAt = e.now().UTC()
 	if err := e.store.UpdateUser(ctx, u); err != nil {
+		if errors.Is(err, pool.ErrConflict) {
+			return pool.Errorf(pool.KindAliasExists, "An account with the given %s already exists.", attr)
+		}
 		return internal("mark verified", err)
 	}
+	e.audit(ctx, auditEntry{pool: h.pool, typ: EventAttributeVerified, username: u.Username, sub: u.Sub,
+		clientID: h.origin.ClientID, detail: map[string]string{"attribute": attr}})
 	return nil
 }
 
@@ -115,10 +127,13 @@ func verifiable(u pool.User, attr string) error {
 
 // verifyCode is the code that proves the user holds the current value of
 // attr; changing the value again invalidates it.
-func verifyCode(u pool.User, attr string) standaloneCode {
+func verifyCode(u pool.User, attr, clientID string) standaloneCode {
 	ch := deliver.ChannelEmail
 	if attr == pool.AttrPhoneNumber {
 		ch = deliver.ChannelSMS
 	}
-	return standaloneCode{purpose: pool.PurposeVerify(attr), username: u.Username, dest: u.Attr(attr), channel: ch}
+	return standaloneCode{
+		purpose: pool.PurposeVerify(attr), username: u.Username, dest: u.Attr(attr), channel: ch,
+		clientID: clientID, sub: u.Sub, locale: u.Attr(pool.AttrLocale),
+	}
 }

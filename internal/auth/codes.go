@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/latchkey/latchkey/internal/deliver"
 	"github.com/latchkey/latchkey/internal/otp"
@@ -19,6 +20,11 @@ type standaloneCode struct {
 	// to it, so a code stops working if the value changes.
 	dest    string
 	channel deliver.Channel
+	// For limits and the audit trail: the app client asking, and the
+	// user's sub ("" for an unknown user) and locale.
+	clientID string
+	sub      string
+	locale   string
 }
 
 func (c standaloneCode) context(poolID string) string {
@@ -28,11 +34,18 @@ func (c standaloneCode) context(poolID string) string {
 // issueCode makes, stores and sends a new code; the previous one for the
 // same purpose stops working.
 func (e *Engine) issueCode(ctx context.Context, p pool.Pool, c standaloneCode) (CodeDelivery, error) {
+	o := outgoing{
+		pool: p, clientID: c.clientID, channel: c.channel, dest: c.dest, typed: c.username, sub: c.sub,
+		purpose: c.purpose, ttl: p.Settings.SignUpCodeTTL, locale: c.locale,
+	}
+	if err := e.admitSend(ctx, &o); err != nil {
+		return CodeDelivery{}, err
+	}
 	h, err := hasher(p)
 	if err != nil {
 		return CodeDelivery{}, internal("issue code", err)
 	}
-	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	code, err := e.newCode(p, o.dest)
 	if err != nil {
 		return CodeDelivery{}, internal("issue code", err)
 	}
@@ -49,7 +62,8 @@ func (e *Engine) issueCode(ctx context.Context, p pool.Pool, c standaloneCode) (
 	if err != nil {
 		return CodeDelivery{}, internal("store code", err)
 	}
-	if err := e.sendCode(ctx, p, c.channel, c.dest, code, c.purpose, p.Settings.SignUpCodeTTL); err != nil {
+	o.code = code
+	if err := e.dispatch(ctx, o); err != nil {
 		return CodeDelivery{}, err
 	}
 	return codeDelivery(c.channel, mask(c.channel, c.dest)), nil
@@ -67,11 +81,20 @@ func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, a
 	case err != nil:
 		return internal("count code attempt", err)
 	}
+	guess, err := e.takeGuess(ctx, p, pool.Client{ID: c.clientID}, c.username, c.sub)
+	if err != nil {
+		return err
+	}
 	h, err := hasher(p)
 	if err != nil {
 		return internal("check code", err)
 	}
+	// The code's own identity, so a right answer forgives the wrong
+	// answers given to this same code.
+	codeID := c.purpose + "@" + strconv.FormatInt(live.CreatedAt.UnixMilli(), 10)
 	if !h.Check(c.context(p.ID), answer, live.Hash) {
+		e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventCodeWrong, username: c.username, sub: c.sub, clientID: c.clientID},
+			codeID, live.Attempts, live.MaxAttempts)
 		if live.Attempts >= live.MaxAttempts {
 			if err := e.store.DeleteCode(ctx, p.ID, c.username, c.purpose); err != nil && !errors.Is(err, pool.ErrNotFound) {
 				return internal("burn code", err)
@@ -81,14 +104,51 @@ func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, a
 	}
 	// Exactly one of concurrent right answers gets past the delete.
 	if err := e.store.DeleteCode(ctx, p.ID, c.username, c.purpose); err != nil {
+		e.unjudged(ctx, guess)
 		if errors.Is(err, pool.ErrNotFound) {
 			return expired
 		}
 		return internal("use code", err)
 	}
+	e.settleRight(ctx, guess, codeID)
 	return nil
+}
+
+// wrongAnswerForUnknown charges a code answer for an unknown user exactly
+// as a wrong answer for a known one, so the two cannot be told apart by
+// their effect on the guessing budget.
+func (e *Engine) wrongAnswerForUnknown(ctx context.Context, p pool.Pool, clientID, account string) error {
+	guess, err := e.takeGuess(ctx, p, pool.Client{ID: clientID}, account, "")
+	if err != nil {
+		return err
+	}
+	e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventCodeWrong, username: account, clientID: clientID}, "", 1, p.Settings.MaxAttempts)
+	return codeMismatch()
 }
 
 func codeMismatch() error {
 	return pool.Errorf(pool.KindCodeMismatch, "Invalid verification code provided, please try again.")
+}
+
+// issueDecoyCode answers a request for a code to an unknown user: the
+// limits count it and a decoy message is queued, exactly as for a real
+// code, and nothing is stored or sent.
+func (e *Engine) issueDecoyCode(ctx context.Context, p pool.Pool, c standaloneCode) (CodeDelivery, error) {
+	masked := mask(c.channel, c.dest)
+	o := outgoing{
+		pool: p, clientID: c.clientID, channel: c.channel, typed: c.username,
+		purpose: c.purpose, ttl: p.Settings.SignUpCodeTTL,
+	}
+	if err := e.admitSend(ctx, &o); err != nil {
+		return CodeDelivery{}, err
+	}
+	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	if err != nil {
+		return CodeDelivery{}, internal("issue code", err)
+	}
+	o.code = code
+	if err := e.dispatch(ctx, o); err != nil {
+		return CodeDelivery{}, err
+	}
+	return codeDelivery(c.channel, masked), nil
 }

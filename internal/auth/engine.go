@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/deliver"
+	"github.com/latchkey/latchkey/internal/hook"
+	"github.com/latchkey/latchkey/internal/limit"
+	"github.com/latchkey/latchkey/internal/message"
 	"github.com/latchkey/latchkey/internal/otp"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/store"
@@ -27,6 +30,11 @@ type Config struct {
 	Store store.Store
 	// Sender delivers codes by SMS and email.
 	Sender deliver.Sender
+	// Queue, when set, takes every code message (and every decoy) and
+	// delivers it in the background, so no response waits on a provider.
+	// Without it codes are sent before the response, and responses for
+	// known and unknown users differ by the provider's latency.
+	Queue Queue
 	// PublicURL is the base URL of the server; a pool's issuer ("iss") is
 	// PublicURL + "/" + pool ID.
 	PublicURL string
@@ -36,14 +44,34 @@ type Config struct {
 	// crypto/rand.Reader.
 	Rand   io.Reader
 	Logger *slog.Logger
+	// Webhooks carries the pools' webhook hooks (one per process, so
+	// connections are reused); nil when no pool may use webhooks.
+	Webhooks *hook.Webhooks
+	// HookFuncs are in-process hooks by trigger name, for every pool, when
+	// Latchkey is embedded in a Go program; they take precedence over a
+	// pool's webhook for the same trigger. HookVersions gives a trigger's
+	// event version (hook.LambdaV2 for PreTokenGeneration V2).
+	HookFuncs    hook.Funcs
+	HookVersions map[string]string
 }
 
 // Engine runs the sign-up and sign-in flows. It is safe for concurrent use
 // and keeps no state that other nodes need: everything lives in the store.
 type Engine struct {
 	entropy
-	store     store.Store
-	sender    deliver.Sender
+	store  store.Store
+	sender deliver.Sender
+	queue  Queue
+	guard  *limit.Guard
+	// webhooks, hookFuncs and hookVersions: see Config.
+	webhooks     *hook.Webhooks
+	hookFuncs    hook.Funcs
+	hookVersions map[string]string
+	// templates renders code messages; nil renders the built-in ones.
+	// Per-pool templates come with the pool's delivery settings.
+	templates *message.Templates
+	// tmplCache holds pools' own templates (see templatesOf).
+	tmplCache templateCache
 	publicURL string
 	now       func() time.Time
 	log       *slog.Logger
@@ -66,13 +94,17 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("auth: a public URL is required")
 	}
 	e := &Engine{
-		store:     cfg.Store,
-		sender:    cfg.Sender,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		now:       cfg.Now,
-		entropy:   entropy{rand: cfg.Rand},
-		log:       cfg.Logger,
-		issuers:   make(map[string]*token.Issuer),
+		store:        cfg.Store,
+		sender:       cfg.Sender,
+		queue:        cfg.Queue,
+		webhooks:     cfg.Webhooks,
+		hookFuncs:    cfg.HookFuncs,
+		hookVersions: cfg.HookVersions,
+		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
+		now:          cfg.Now,
+		entropy:      entropy{rand: cfg.Rand},
+		log:          cfg.Logger,
+		issuers:      make(map[string]*token.Issuer),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -83,6 +115,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.guard = limit.New(e.store, e.now)
 	e.admin = NewAdmin(e.store, e.rand, e.now)
 	return e, nil
 }

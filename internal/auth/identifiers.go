@@ -29,7 +29,8 @@ func (id identifier) channel() deliver.Channel {
 // storedIdentifier recovers the identifier of a canonical username: E.164
 // numbers start with "+", which no email address does.
 func storedIdentifier(username string) identifier {
-	if strings.HasPrefix(username, "+") {
+	// "@" first, as parseUsername decides: "+a@example.com" is an email.
+	if !strings.Contains(username, "@") && strings.HasPrefix(username, "+") {
 		return identifier{value: username, attr: pool.AttrPhoneNumber}
 	}
 	return identifier{value: username, attr: pool.AttrEmail}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/latchkey/latchkey/internal/deliver"
-	"github.com/latchkey/latchkey/internal/otp"
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -37,6 +38,10 @@ type InitiateAuthInput struct {
 	AuthParameters map[string]string
 	// Session, with USER_AUTH, is the one SignUp or ConfirmSignUp returned.
 	Session string
+	// ClientMetadata is passed to the pool's hooks: PreAuthentication (as
+	// validationData), the challenge hooks, PostAuthentication and
+	// PreTokenGeneration.
+	ClientMetadata map[string]string
 }
 
 // RespondInput is Cognito's RespondToAuthChallengeRequest.
@@ -45,6 +50,9 @@ type RespondInput struct {
 	ChallengeName      string
 	Session            string
 	ChallengeResponses map[string]string
+	// ClientMetadata is passed to the pool's challenge hooks,
+	// PostAuthentication and PreTokenGeneration.
+	ClientMetadata map[string]string
 }
 
 // AuthResult is either a challenge to answer or tokens.
@@ -102,15 +110,27 @@ func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthRe
 	if err != nil {
 		return AuthResult{}, err
 	}
+	router, err := e.hooks(p)
+	if err != nil {
+		return AuthResult{}, err
+	}
 	if in.AuthFlow == pool.FlowUserAuth && in.Session != "" {
-		return e.signInAfterSignUp(ctx, p, c, id, in.Session)
+		return e.signInAfterSignUp(ctx, p, c, id, in.Session, router, in.ClientMetadata)
 	}
 	u, err := e.lookupForSignIn(ctx, p, id)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	start := signInStart{pool: p, client: c, id: id, user: u, flow: in.AuthFlow}
+	start := signInStart{pool: p, client: c, id: id, user: u, flow: in.AuthFlow, router: router, metadata: in.ClientMetadata}
+	// For unknown users too (userNotFound), as Cognito calls it when the
+	// pool hides existence: the call costs the same either way.
+	if err := e.preAuthentication(ctx, start.hookContext()); err != nil {
+		return AuthResult{}, err
+	}
 	if in.AuthFlow == pool.FlowCustomAuth {
+		if router.Configured(hook.DefineAuthChallenge) {
+			return e.startCustomChallenge(ctx, start)
+		}
 		// The built-in DefineAuthChallenge: no history yet, so ask a
 		// CUSTOM_CHALLENGE; the built-in CreateAuthChallenge sends a code
 		// to the username itself.
@@ -128,7 +148,8 @@ func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthRe
 // lookupForSignIn finds the user signing in; nil (and no error) for an
 // unknown user when the pool hides existence.
 func (e *Engine) lookupForSignIn(ctx context.Context, p pool.Pool, id identifier) (*pool.User, error) {
-	u, err := e.store.GetUser(ctx, p.ID, id.value)
+	// By username or by a verified email or phone alias, as Cognito.
+	u, err := e.store.GetUserByIdentifier(ctx, p.ID, id.value)
 	if errors.Is(err, pool.ErrNotFound) {
 		if p.Settings.PreventUserExistenceErrors {
 			return nil, nil
@@ -191,6 +212,15 @@ type signInStart struct {
 	id     identifier
 	user   *pool.User // nil for an unknown user
 	flow   string
+	// router holds the pool's hooks (nil: none); metadata is the caller's
+	// ClientMetadata, which they receive.
+	router   *hook.Router
+	metadata map[string]string
+}
+
+// hookContext is what the sign-in's hook calls share.
+func (s signInStart) hookContext() signInHooks {
+	return signInHooks{router: s.router, pool: s.pool, clientID: s.client.ID, user: s.user, typed: s.id.value, metadata: s.metadata}
 }
 
 func (s signInStart) base(e *Engine) (pool.AuthSession, string, error) {
@@ -253,23 +283,24 @@ func (e *Engine) startCodeChallenge(ctx context.Context, s signInStart, challeng
 	if err != nil {
 		return AuthResult{}, err
 	}
-	code, err := e.armCode(&as, s.pool, challenge, ch, dest)
+	o := s.outgoing(ch, dest)
+	if err := e.admitSend(ctx, &o); err != nil {
+		return AuthResult{}, err
+	}
+	code, err := e.armCode(&as, s.pool, challenge, ch, o.dest)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	if dest == "" {
-		as.Decoy = true
-	}
+	as.Decoy = as.Decoy || o.decoy()
 	if err := e.store.CreateSession(ctx, as); err != nil {
 		return AuthResult{}, internal("store session", err)
 	}
-	if !as.Decoy {
-		if err := e.sendCode(ctx, s.pool, ch, dest, code, "sign_in", s.pool.Settings.SessionTTL); err != nil {
-			if derr := e.store.DeleteSession(ctx, as.TokenHash); derr != nil && !errors.Is(derr, pool.ErrNotFound) {
-				e.log.ErrorContext(ctx, "drop session after failed delivery", "pool", s.pool.ID, "error", derr)
-			}
-			return AuthResult{}, err
+	o.code = code
+	if err := e.dispatch(ctx, o); err != nil {
+		if derr := e.store.DeleteSession(ctx, as.TokenHash); derr != nil && !errors.Is(derr, pool.ErrNotFound) {
+			e.log.ErrorContext(ctx, "drop session after failed delivery", "pool", s.pool.ID, "error", derr)
 		}
+		return AuthResult{}, err
 	}
 	return AuthResult{
 		ChallengeName:       challenge,
@@ -278,10 +309,31 @@ func (e *Engine) startCodeChallenge(ctx context.Context, s signInStart, challeng
 	}, nil
 }
 
+// outgoing describes the sign-in code for dest ("" for a decoy).
+func (s signInStart) outgoing(ch deliver.Channel, dest string) outgoing {
+	o := outgoing{
+		pool: s.pool, clientID: s.client.ID, channel: ch, dest: dest, typed: s.id.value,
+		purpose: "sign_in", ttl: s.pool.Settings.SessionTTL,
+	}
+	if s.user != nil {
+		o.sub = s.user.Sub
+		o.locale = s.user.Attr(pool.AttrLocale)
+		attr := channelAttr(ch)
+		o.verified = dest != "" && dest == s.user.Attr(attr) && s.user.Verified(attr)
+	}
+	return o
+}
+
 // destination returns where a code on channel ch goes ("" for a decoy) and
 // the masked form to show.
 func (e *Engine) destination(s signInStart, ch deliver.Channel) (dest, masked string, err error) {
 	if s.user != nil {
+		if s.id.channel() == ch {
+			// The identifier the user was found by: their username or a
+			// verified alias, an address they are known to hold (an
+			// attribute changed since may not be verified yet).
+			return s.id.value, mask(ch, s.id.value), nil
+		}
 		if v := s.user.Attr(channelAttr(ch)); v != "" {
 			return v, mask(ch, v), nil
 		}
@@ -298,7 +350,7 @@ func (e *Engine) armCode(as *pool.AuthSession, p pool.Pool, challenge string, ch
 	if err != nil {
 		return "", internal("arm code", err)
 	}
-	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	code, err := e.newCode(p, dest)
 	if err != nil {
 		return "", internal("arm code", err)
 	}
@@ -323,7 +375,7 @@ func challengeParameters(challenge, username string, ch deliver.Channel, masked 
 // signInAfterSignUp handles USER_AUTH with the Session from SignUp or
 // ConfirmSignUp: after a confirmation code, tokens at once; after an
 // auto-confirmed sign-up, a code to the new identifier (the first proof).
-func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Client, id identifier, session string) (AuthResult, error) {
+func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Client, id identifier, session string, router *hook.Router, metadata map[string]string) (AuthResult, error) {
 	hash := hashSessionToken(session)
 	s, err := e.store.GetSession(ctx, hash)
 	if errors.Is(err, pool.ErrNotFound) || (err == nil && (s.ClientID != c.ID || s.Username != id.value || (s.Kind != pool.KindSignUp && s.Kind != pool.KindConfirmed))) {
@@ -348,14 +400,23 @@ func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Clie
 	if u == nil || u.Sub != s.Sub {
 		return AuthResult{}, invalidSession()
 	}
+	start := signInStart{pool: p, client: c, id: id, user: u, flow: pool.FlowUserAuth, router: router, metadata: metadata}
+	h := start.hookContext()
+	if err := e.preAuthentication(ctx, h); err != nil {
+		return AuthResult{}, err
+	}
 	if s.Kind == pool.KindConfirmed {
-		t, err := e.issueTokens(ctx, p, c, *u, e.now().UTC())
+		if err := e.postAuthentication(ctx, h); err != nil {
+			return AuthResult{}, err
+		}
+		t, err := e.issueTokensWith(ctx, p, c, *u, e.now().UTC(), metadata)
 		if err != nil {
 			return AuthResult{}, err
 		}
+		e.audit(ctx, auditEntry{pool: p, typ: EventSignInSuccess, username: u.Username, sub: u.Sub, clientID: c.ID,
+			detail: map[string]string{"after": "confirm_sign_up"}})
 		return AuthResult{Tokens: t}, nil
 	}
-	start := signInStart{pool: p, client: c, id: id, user: u, flow: pool.FlowUserAuth}
 	challenge := pool.ChallengeEmail
 	if id.channel() == deliver.ChannelSMS {
 		challenge = pool.ChallengeSMSOTP
@@ -408,7 +469,17 @@ func (e *Engine) RespondToAuthChallenge(ctx context.Context, in RespondInput) (A
 	if in.ChallengeName == pool.ChallengeSelect {
 		return e.selectChallenge(ctx, p, c, s, id, answer)
 	}
-	return e.answerCode(ctx, p, c, s, answer)
+	router, err := e.hooks(p)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	h := signInHooks{router: router, pool: p, clientID: c.ID, typed: s.Username, metadata: in.ClientMetadata}
+	if s.Custom.Hooked {
+		// Started under a DefineAuthChallenge hook: the hooks' state
+		// machine to the end, whatever the pool's hooks are now.
+		return e.answerCustomChallenge(ctx, p, c, s, answer, h)
+	}
+	return e.answerCode(ctx, p, c, s, answer, h)
 }
 
 // answerParameter names the ChallengeResponses key holding the answer.
@@ -449,17 +520,21 @@ func (e *Engine) selectChallenge(ctx context.Context, p pool.Pool, c pool.Client
 	if err != nil {
 		return AuthResult{}, err
 	}
+	o := start.outgoing(ch, dest)
+	if err := e.admitSend(ctx, &o); err != nil {
+		return AuthResult{}, err
+	}
 	next := s
 	tok, hash, err := e.newSessionToken()
 	if err != nil {
 		return AuthResult{}, internal("new session", err)
 	}
 	next.TokenHash = hash
-	code, err := e.armCode(&next, p, answer, ch, dest)
+	code, err := e.armCode(&next, p, answer, ch, o.dest)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	next.Decoy = s.Decoy || dest == ""
+	next.Decoy = s.Decoy || o.decoy()
 	next.History = append(slices.Clone(s.History), pool.ChallengeResult{ChallengeName: pool.ChallengeSelect, ChallengeResult: true})
 	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
 		if errors.Is(err, pool.ErrNotFound) {
@@ -467,28 +542,23 @@ func (e *Engine) selectChallenge(ctx context.Context, p pool.Pool, c pool.Client
 		}
 		return AuthResult{}, internal("advance session", err)
 	}
-	if !next.Decoy {
-		if err := e.sendCode(ctx, p, ch, dest, code, "sign_in", p.Settings.SessionTTL); err != nil {
-			return AuthResult{}, err
-		}
+	o.code = code
+	if err := e.dispatch(ctx, o); err != nil {
+		return AuthResult{}, err
 	}
 	return AuthResult{ChallengeName: answer, Session: tok, ChallengeParameters: challengeParameters(answer, id.value, ch, masked)}, nil
 }
 
 // answerCode judges an answer to a code challenge. The attempt is counted
-// in the store before the answer is judged, so parallel guesses can never
-// be evaluated more often than the limit allows.
-func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string) (AuthResult, error) {
-	counted, err := e.store.ConsumeAttempt(ctx, s.TokenHash, e.now().UTC())
-	switch {
-	case errors.Is(err, pool.ErrNotFound):
-		return AuthResult{}, invalidSession()
-	case errors.Is(err, pool.ErrExpired):
-		return AuthResult{}, expiredSession()
-	case errors.Is(err, pool.ErrNoAttemptsLeft):
-		return AuthResult{}, incorrect()
-	case err != nil:
-		return AuthResult{}, internal("count attempt", err)
+// in the store against the session and then against the account's
+// guessing budget before the answer is judged, so parallel guesses can
+// never be evaluated more often than either limit allows.
+func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string, hooks signInHooks) (AuthResult, error) {
+	// The session's attempt first: a flood of answers to one session then
+	// costs the account's budget no more than the session's attempts.
+	counted, guess, err := e.countAnswer(ctx, p, c, s)
+	if err != nil {
+		return AuthResult{}, err
 	}
 	h, err := hasher(p)
 	if err != nil {
@@ -499,13 +569,17 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 	if right {
 		// Single use: of concurrent right answers only one deletes it.
 		if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
+			e.unjudged(ctx, guess)
 			if errors.Is(err, pool.ErrNotFound) {
 				return AuthResult{}, invalidSession()
 			}
 			return AuthResult{}, internal("use session", err)
 		}
-		return e.finishSignIn(ctx, p, c, counted)
+		e.settleRight(ctx, guess, counted.ID)
+		return e.finishSignIn(ctx, p, c, counted, hooks)
 	}
+	e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventSignInFailure, username: counted.Username, sub: counted.Sub, clientID: c.ID},
+		counted.ID, counted.Attempts, counted.MaxAttempts)
 	if counted.Attempts >= counted.MaxAttempts {
 		// The built-in DefineAuthChallenge: the last attempt failed. The
 		// session is not deleted: the store refuses every further answer,
@@ -545,8 +619,10 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 }
 
 // finishSignIn issues tokens after a right answer, and marks the identifier
-// the code went to as verified: the user just proved they hold it.
-func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession) (AuthResult, error) {
+// a built-in code went to as verified: the user just proved they hold it.
+// The pool's PostAuthentication hook runs before the tokens are issued, and
+// its error fails the sign-in.
+func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, hooks signInHooks) (AuthResult, error) {
 	u, err := e.store.GetUserBySub(ctx, p.ID, s.Sub)
 	if errors.Is(err, pool.ErrNotFound) {
 		return AuthResult{}, incorrect()
@@ -558,17 +634,35 @@ func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s
 		return AuthResult{}, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
 	}
 	attr := channelAttr(deliver.Channel(s.Channel))
-	if u.Attr(attr) == s.Destination && !u.Verified(attr) {
-		u.Attributes[attr+"_verified"] = "true"
-		u.UpdatedAt = e.now().UTC()
-		if err := e.store.UpdateUser(ctx, u); err != nil {
+	if s.Destination != "" && u.Attr(attr) == s.Destination && !u.Verified(attr) {
+		verified := u
+		verified.Attributes = maps.Clone(u.Attributes)
+		verified.Attributes[attr+"_verified"] = "true"
+		verified.UpdatedAt = e.now().UTC()
+		switch err := e.store.UpdateUser(ctx, verified); {
+		case errors.Is(err, pool.ErrConflict):
+			// Another account holds this address as a verified alias: the
+			// sign-in stands, the address stays unverified here.
+			e.log.WarnContext(ctx, "address proven at sign-in is another account's alias; left unverified", "pool", p.ID, "attribute", attr)
+		case err != nil:
 			return AuthResult{}, internal("mark verified", err)
+		default:
+			u = verified
 		}
 	}
-	t, err := e.issueTokens(ctx, p, c, u, e.now().UTC())
+	hooks.user = &u
+	if err := e.postAuthentication(ctx, hooks); err != nil {
+		return AuthResult{}, err
+	}
+	t, err := e.issueTokensWith(ctx, p, c, u, e.now().UTC(), hooks.metadata)
 	if err != nil {
 		return AuthResult{}, err
 	}
+	detail := map[string]string{"channel": s.Channel}
+	if s.Custom.Hooked {
+		detail["challenge"] = "hooks"
+	}
+	e.audit(ctx, auditEntry{pool: p, typ: EventSignInSuccess, username: u.Username, sub: u.Sub, clientID: c.ID, detail: detail})
 	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
 }
 
@@ -579,8 +673,14 @@ func (e *Engine) newSessionToken() (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	// A fixed first letter: a base64url string may start with "-", which
+	// command-line tools (the AWS CLI's --session) take for an option.
+	tok = sessionPrefix + tok
 	return tok, hashSessionToken(tok), nil
 }
+
+// sessionPrefix starts every session string.
+const sessionPrefix = "LK"
 
 func hashSessionToken(tok string) []byte {
 	sum := sha256.Sum256([]byte(tok))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/limit"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -14,6 +15,10 @@ type SignUpInput struct {
 	Username   string
 	SecretHash string
 	Attributes map[string]string
+	// ValidationData and ClientMetadata are the caller's, passed to the
+	// pool's PreSignUp hook as validationData and clientMetadata.
+	ValidationData map[string]string
+	ClientMetadata map[string]string
 	// A password, if a Cognito client sends one, is accepted and ignored:
 	// Latchkey is passwordless.
 }
@@ -33,8 +38,10 @@ const maxAttributeValue = 2048
 
 // SignUp creates a user. With the pool's default auto-confirm the user is
 // CONFIRMED at once and the first sign-in proves the identifier; otherwise
-// a confirmation code is sent. A username held only by an UNCONFIRMED user
-// is taken over, so no account is ever stuck half-made.
+// a confirmation code is sent. A pool's PreSignUp hook replaces that
+// decision (see preSignUp) or rejects the sign-up before anything is
+// stored. A username held only by an UNCONFIRMED user is taken over, so no
+// account is ever stuck half-made.
 func (e *Engine) SignUp(ctx context.Context, in SignUpInput) (SignUpOutput, error) {
 	c, p, err := e.clientAndPool(ctx, in.ClientID)
 	if err != nil {
@@ -47,10 +54,23 @@ func (e *Engine) SignUp(ctx context.Context, in SignUpInput) (SignUpOutput, erro
 	if err != nil {
 		return SignUpOutput{}, err
 	}
+	if id.attr == pool.AttrPhoneNumber {
+		// Sign-in codes go to the username by SMS: refuse a number the
+		// pool never sends to rather than make an account that cannot
+		// sign in. This depends only on the input, so it reveals nothing.
+		if err := limit.CheckCountry(p, id.value); err != nil {
+			return SignUpOutput{}, err
+		}
+	}
 	attrs, err := signUpAttributes(p, id, in.Attributes)
 	if err != nil {
 		return SignUpOutput{}, err
 	}
+	decision, err := e.preSignUp(ctx, p, c, id, attrs, in)
+	if err != nil {
+		return SignUpOutput{}, err
+	}
+	decision.apply(attrs)
 	sub, err := e.newUUID()
 	if err != nil {
 		return SignUpOutput{}, internal("sign up", err)
@@ -67,18 +87,20 @@ func (e *Engine) SignUp(ctx context.Context, in SignUpInput) (SignUpOutput, erro
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
-	if p.Settings.AutoConfirm {
+	if decision.confirm {
 		u.Status = pool.StatusConfirmed
 	}
 	if _, err := e.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, pool.ErrConflict) {
-			return SignUpOutput{}, pool.Errorf(pool.KindUsernameExists, "An account with the given %s already exists.", id.attr)
+			return SignUpOutput{}, e.signUpConflict(ctx, p, id, u, decision)
 		}
 		return SignUpOutput{}, internal("create user", err)
 	}
 	out := SignUpOutput{UserConfirmed: u.Status == pool.StatusConfirmed, UserSub: sub}
+	e.audit(ctx, auditEntry{pool: p, typ: EventSignUp, username: u.Username, sub: sub, clientID: c.ID,
+		detail: map[string]string{"status": string(u.Status)}})
 	if !out.UserConfirmed {
-		d, err := e.sendSignUpCode(ctx, p, id)
+		d, err := e.issueCode(ctx, p, signUpCode(id, c.ID, u))
 		if err != nil {
 			return SignUpOutput{}, err
 		}
@@ -146,14 +168,12 @@ func checkWritableAttribute(name, value string) error {
 	return nil
 }
 
-// sendSignUpCode makes, stores and sends a new confirmation code; the
-// previous one stops working.
-func (e *Engine) sendSignUpCode(ctx context.Context, p pool.Pool, id identifier) (CodeDelivery, error) {
-	return e.issueCode(ctx, p, signUpCode(id))
-}
-
-func signUpCode(id identifier) standaloneCode {
-	return standaloneCode{purpose: pool.PurposeSignUp, username: id.value, dest: id.value, channel: id.channel()}
+// signUpCode is the confirmation code of a sign-up with identifier id.
+func signUpCode(id identifier, clientID string, u pool.User) standaloneCode {
+	return standaloneCode{
+		purpose: pool.PurposeSignUp, username: id.value, dest: id.value, channel: id.channel(),
+		clientID: clientID, sub: u.Sub, locale: u.Attr(pool.AttrLocale),
+	}
 }
 
 // createSignUpSession stores a session that lets USER_AUTH start (KindSignUp)
@@ -194,11 +214,15 @@ type ConfirmSignUpInput struct {
 	ConfirmationCode string
 	SecretHash       string
 	Session          string
+	// ClientMetadata is passed to the pool's PostConfirmation hook.
+	ClientMetadata map[string]string
 }
 
 // ConfirmSignUp checks a confirmation code, confirms the user, marks the
-// identifier verified and returns a Session that signs the user in without
-// a second code.
+// identifier verified, runs the pool's PostConfirmation hook and returns a
+// Session that signs the user in without a second code. When the hook
+// fails the caller gets its error and no Session, and the user stays
+// confirmed, as in Cognito.
 func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (string, error) {
 	c, p, err := e.clientAndPool(ctx, in.ClientID)
 	if err != nil {
@@ -219,7 +243,7 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 	u, err := e.store.GetUser(ctx, p.ID, id.value)
 	if errors.Is(err, pool.ErrNotFound) {
 		if p.Settings.PreventUserExistenceErrors {
-			return "", codeMismatch()
+			return "", e.wrongAnswerForUnknown(ctx, p, c.ID, id.value)
 		}
 		return "", pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
 	}
@@ -229,7 +253,7 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 	if u.Status == pool.StatusConfirmed {
 		return "", pool.Errorf(pool.KindNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
 	}
-	if err := e.checkCode(ctx, p, signUpCode(id), in.ConfirmationCode); err != nil {
+	if err := e.checkCode(ctx, p, signUpCode(id, c.ID, u), in.ConfirmationCode); err != nil {
 		return "", err
 	}
 	u.Status = pool.StatusConfirmed
@@ -237,6 +261,10 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 	u.UpdatedAt = e.now().UTC()
 	if err := e.store.UpdateUser(ctx, u); err != nil {
 		return "", internal("confirm user", err)
+	}
+	e.audit(ctx, auditEntry{pool: p, typ: EventSignUpConfirmed, username: u.Username, sub: u.Sub, clientID: c.ID})
+	if err := e.postConfirmation(ctx, p, c.ID, u, in.ClientMetadata); err != nil {
+		return "", err
 	}
 	return e.createSignUpSession(ctx, p, c, u, pool.KindConfirmed)
 }
@@ -282,7 +310,8 @@ func (e *Engine) ResendConfirmationCode(ctx context.Context, in ResendConfirmati
 	u, err := e.store.GetUser(ctx, p.ID, id.value)
 	if errors.Is(err, pool.ErrNotFound) {
 		if p.Settings.PreventUserExistenceErrors {
-			return codeDelivery(id.channel(), mask(id.channel(), id.value)), nil
+			// A decoy: counted and queued like a real code, never sent.
+			return e.issueDecoyCode(ctx, p, signUpCode(id, c.ID, pool.User{}))
 		}
 		return CodeDelivery{}, pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
 	}
@@ -292,5 +321,5 @@ func (e *Engine) ResendConfirmationCode(ctx context.Context, in ResendConfirmati
 	if u.Status == pool.StatusConfirmed {
 		return CodeDelivery{}, pool.Errorf(pool.KindInvalidParameter, "User is already confirmed.")
 	}
-	return e.sendSignUpCode(ctx, p, id)
+	return e.issueCode(ctx, p, signUpCode(id, c.ID, u))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -30,8 +31,22 @@ type Tokens struct {
 const adminScope = "aws.cognito.signin.user.admin"
 
 // issueTokens starts a new token family: a refresh token and the ID and
-// access tokens minted from it.
+// access tokens minted from it. It runs the pool's PreTokenGeneration hook
+// (TokenGeneration_Authentication) without client metadata; see
+// issueTokensWith.
 func (e *Engine) issueTokens(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, authTime time.Time) (*Tokens, error) {
+	return e.issueTokensWith(ctx, p, c, u, authTime, nil)
+}
+
+// issueTokensWith is issueTokens with the ClientMetadata of the call that
+// completes the sign-in (RespondToAuthChallenge), which Cognito passes to
+// PreTokenGeneration. The hook runs before anything is stored: when it
+// fails, no token family is started and the caller gets its error.
+func (e *Engine) issueTokensWith(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, authTime time.Time, clientMetadata map[string]string) (*Tokens, error) {
+	o, err := e.preTokenGeneration(ctx, p, c, u, hook.SourceTokenGenerationAuthentication, clientMetadata)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := e.newOpaque(32)
 	if err != nil {
 		return nil, internal("new refresh token", err)
@@ -55,7 +70,7 @@ func (e *Engine) issueTokens(ctx context.Context, p pool.Pool, c pool.Client, u 
 	if err := e.store.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, internal("store refresh token", err)
 	}
-	t, err := e.mint(ctx, p, c, u, rt)
+	t, err := e.mint(ctx, p, c, u, rt, o)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +78,9 @@ func (e *Engine) issueTokens(ctx context.Context, p pool.Pool, c pool.Client, u 
 	return t, nil
 }
 
-// mint signs an ID and an access token with Cognito's claims.
-func (e *Engine) mint(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, rt pool.RefreshToken) (*Tokens, error) {
+// mint signs an ID and an access token with Cognito's claims, changed as
+// a PreTokenGeneration hook answered (o; nil for none).
+func (e *Engine) mint(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, rt pool.RefreshToken, o *tokenOverrides) (*Tokens, error) {
 	iss, err := e.Issuer(ctx, p.ID)
 	if err != nil {
 		return nil, internal("load issuer", err)
@@ -111,6 +127,7 @@ func (e *Engine) mint(ctx context.Context, p pool.Pool, c pool.Client, u pool.Us
 	ac["client_id"] = c.ID
 	ac["scope"] = adminScope
 	ac["username"] = u.Username
+	e.applyTokenOverrides(ctx, p, o, idc, ac)
 
 	idToken, err := iss.Sign(idc)
 	if err != nil {
@@ -138,12 +155,14 @@ type RefreshInput struct {
 	ClientID     string
 	RefreshToken string
 	ClientSecret string
+	// ClientMetadata is passed to the pool's PreTokenGeneration hook.
+	ClientMetadata map[string]string
 }
 
 // GetTokensFromRefreshToken mints new ID and access tokens from a refresh
 // token (the only way current Amplify refreshes).
 func (e *Engine) GetTokensFromRefreshToken(ctx context.Context, in RefreshInput) (*Tokens, error) {
-	return e.refresh(ctx, in.ClientID, in.RefreshToken, func(c pool.Client, _ string) error {
+	return e.refreshWith(ctx, in.ClientID, in.RefreshToken, in.ClientMetadata, func(c pool.Client, _ string) error {
 		return checkClientSecret(c, in.ClientSecret)
 	})
 }
@@ -151,6 +170,12 @@ func (e *Engine) GetTokensFromRefreshToken(ctx context.Context, in RefreshInput)
 // refresh checks a refresh token and mints from it. checkSecret enforces
 // the client's secret in the form the calling operation takes.
 func (e *Engine) refresh(ctx context.Context, clientID, secret string, checkSecret func(pool.Client, string) error) (*Tokens, error) {
+	return e.refreshWith(ctx, clientID, secret, nil, checkSecret)
+}
+
+// refreshWith is refresh with the caller's ClientMetadata, which the
+// pool's PreTokenGeneration hook receives (TokenGeneration_RefreshTokens).
+func (e *Engine) refreshWith(ctx context.Context, clientID, secret string, clientMetadata map[string]string, checkSecret func(pool.Client, string) error) (*Tokens, error) {
 	c, p, err := e.clientAndPool(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -181,7 +206,11 @@ func (e *Engine) refresh(ctx context.Context, clientID, secret string, checkSecr
 	if !u.Enabled {
 		return nil, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
 	}
-	return e.mint(ctx, p, c, u, rt)
+	o, err := e.preTokenGeneration(ctx, p, c, u, hook.SourceTokenGenerationRefreshTokens, clientMetadata)
+	if err != nil {
+		return nil, err
+	}
+	return e.mint(ctx, p, c, u, rt, o)
 }
 
 // accessTokenHolder is the user an access token speaks for, and the token

@@ -170,8 +170,8 @@ func (v *validator) stringMap(m map[string]string, member string, maxEntries, ma
 		return
 	}
 	for k, val := range m {
-		if utf8.RuneCountInString(k) > 256 || utf8.RuneCountInString(val) > maxValue {
-			v.secret(member, fmt.Sprintf("Member keys must have at most 256 characters and values at most %d", maxValue))
+		if utf8.RuneCountInString(k) > maxMapKey || utf8.RuneCountInString(val) > maxValue {
+			v.secret(member, fmt.Sprintf("Member keys must have at most %d characters and values at most %d", maxMapKey, maxValue))
 			return
 		}
 	}
@@ -194,7 +194,12 @@ func (v *validator) err() error {
 	return invalidParameter(fmt.Sprintf("%d validation errors detected: %s", len(v.problems), strings.Join(listed, "; ")))
 }
 
-// Cognito's documented constraints for the members Latchkey reads.
+// Cognito's documented constraints for the members Latchkey reads, from the
+// user-pools API model (cognito-idp 2016-04-18: ClientIdType, UsernameType,
+// SecretHashType, ConfirmationCodeType, SessionType, TokenModelType,
+// ClientSecretType, DeviceKeyType, PasswordType, AttributeNameType,
+// AttributeValueType). Where the model sets no length (TokenModelType), the
+// cap is Latchkey's own and far above any token it issues.
 var (
 	clientIDRule     = strRule{member: "clientId", required: true, min: 1, max: 128, pattern: regexp.MustCompile(`^[\w+]+$`)}
 	usernameRule     = strRule{member: "username", required: true, min: 1, max: 128, pattern: regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$`)}
@@ -202,8 +207,15 @@ var (
 	codeRule         = strRule{member: "confirmationCode", required: true, min: 1, max: 2048, pattern: regexp.MustCompile(`^\S+$`), secret: true}
 	sessionRule      = strRule{member: "session", min: 20, max: 2048, secret: true}
 	tokenPattern     = regexp.MustCompile(`^[A-Za-z0-9\-_=.]+$`)
-	accessTokenRule  = strRule{member: "accessToken", required: true, max: 16384, pattern: tokenPattern, secret: true}
-	refreshTokenRule = strRule{member: "refreshToken", required: true, max: 16384, pattern: tokenPattern, secret: true}
-	clientSecretRule = strRule{member: "clientSecret", min: 1, max: 64, pattern: regexp.MustCompile(`^[\w+]+$`), secret: true}
-	passwordRule     = strRule{member: "password", max: 256, secret: true}
+	accessTokenRule  = strRule{member: "accessToken", required: true, max: maxTokenLength, pattern: tokenPattern, secret: true}
+	refreshTokenRule = strRule{member: "refreshToken", required: true, max: maxTokenLength, pattern: tokenPattern, secret: true}
+	clientSecretRule = strRule{member: "clientSecret", min: 24, max: 64, pattern: regexp.MustCompile(`^[\w+]+$`), secret: true}
+	deviceKeyRule    = strRule{member: "deviceKey", min: 1, max: 55, pattern: regexp.MustCompile(`^[\w-]+_[0-9a-f-]+$`), secret: true}
+	passwordRule     = strRule{member: "password", max: 256, pattern: regexp.MustCompile(`^\S+$`), secret: true}
+	attrNamePattern  = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r ]+$`)
 )
+
+// maxTokenLength caps AccessToken, RefreshToken and Token. Cognito's model
+// gives TokenModelType only a pattern; the body cap would otherwise be the
+// limit, and the token package refuses anything over 64 KiB anyway.
+const maxTokenLength = 16384

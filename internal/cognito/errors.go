@@ -34,6 +34,10 @@ var exceptionTypes = map[pool.Kind]string{
 	pool.KindUnsupportedTokenType:         "UnsupportedTokenTypeException",
 	pool.KindInvalidUserPoolConfiguration: "InvalidUserPoolConfigurationException",
 	pool.KindUnauthorized:                 "UnauthorizedException",
+	pool.KindAliasExists:                  "AliasExistsException",
+	pool.KindUserLambdaValidation:         "UserLambdaValidationException",
+	pool.KindUnexpectedLambda:             "UnexpectedLambdaException",
+	pool.KindInvalidLambdaResponse:        "InvalidLambdaResponseException",
 }
 
 // toAPIError turns any error into its wire form. Client errors are 400, as

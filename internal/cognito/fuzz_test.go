@@ -176,7 +176,7 @@ func mirrorAccessToken(body []byte) (requestFacts, error) {
 // texts and numbers remain, so no request value can hide in it.
 var validationMessage = func() *regexp.Regexp {
 	var patterns []string
-	for _, re := range []*regexp.Regexp{clientIDRule.pattern, usernameRule.pattern, secretHashRule.pattern, codeRule.pattern, tokenPattern, clientSecretRule.pattern} {
+	for _, re := range []*regexp.Regexp{clientIDRule.pattern, usernameRule.pattern, secretHashRule.pattern, codeRule.pattern, tokenPattern, clientSecretRule.pattern, deviceKeyRule.pattern, passwordRule.pattern, attrNamePattern} {
 		patterns = append(patterns, regexp.QuoteMeta(strings.TrimSuffix(strings.TrimPrefix(re.String(), "^"), "$")))
 	}
 	constraint := `(?:Member must not be null` +
@@ -209,7 +209,10 @@ func secretLeak(msg string, f requestFacts) string {
 	if m == nil {
 		return "it quotes something other than a public member"
 	}
-	if n := strings.Count(rest, "; Value ") + 1; m[1] != "" && m[1] != strconv.Itoa(n) || m[1] == "" && n != 1 {
+	// The count is of all problems; at most maxListedProblems are listed.
+	n := strings.Count(rest, "; Value ") + 1
+	total, _ := strconv.Atoi(m[1])
+	if m[1] == "" && n != 1 || m[1] != "" && total != n && (n != maxListedProblems || total < n) {
 		return "it counts its problems wrong"
 	}
 	// With the structure proven, a secret may only appear in msg where it is

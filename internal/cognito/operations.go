@@ -7,11 +7,21 @@ import (
 	"github.com/latchkey/latchkey/internal/auth"
 )
 
-// Size caps for map members; Cognito documents none, these are generous.
+// Size caps for map and list members. Cognito's model gives map keys and
+// values (StringType) 0 to 131072 characters and sets no entry count, and
+// gives AttributeListType no length; these caps are Latchkey's own, generous
+// for every real client, and keep a request within MaxBodyBytes from costing
+// more than its size. maxAttributeName and maxAttributeValue are Cognito's
+// (AttributeNameType 1-32, AttributeValueType 0-2048).
 const (
-	maxMapEntries     = 64
-	maxMapValue       = 4096
-	maxUserAttributes = 100
+	maxMapEntries       = 64
+	maxMapKey           = 256
+	maxMapValue         = 4096
+	maxAuthParamValue   = maxTokenLength
+	maxUserAttributes   = 100
+	maxAttributeName    = 32
+	maxAttributeValue   = 2048
+	maxEnumMemberLength = 64
 )
 
 // request is a decoded operation input that can check itself against
@@ -52,7 +62,8 @@ func (r *signUpRequest) validate() error {
 	v.str(r.SecretHash, secretHashRule)
 	v.str(r.Password, passwordRule)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	validateAttributes(&v, r.UserAttributes)
+	validateAttributes(&v, r.UserAttributes, "userAttributes", false)
+	validateAttributes(&v, r.ValidationData, "validationData", true)
 	return v.err()
 }
 
@@ -67,11 +78,20 @@ func (h *Handler) signUp(ctx context.Context, body []byte) (any, error) {
 	}
 	// Password is accepted and ignored: Latchkey is passwordless, and the
 	// classic Cognito recipes send a dummy one.
+	var validation map[string]string
+	if len(in.ValidationData) > 0 {
+		validation = make(map[string]string, len(in.ValidationData))
+		for _, a := range in.ValidationData {
+			validation[a.Name] = a.Value
+		}
+	}
 	out, err := h.engine.SignUp(ctx, auth.SignUpInput{
-		ClientID:   in.ClientId,
-		Username:   in.Username,
-		SecretHash: in.SecretHash,
-		Attributes: attrs,
+		ClientID:       in.ClientId,
+		Username:       in.Username,
+		SecretHash:     in.SecretHash,
+		Attributes:     attrs,
+		ValidationData: validation,
+		ClientMetadata: in.ClientMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -120,6 +140,7 @@ func (h *Handler) confirmSignUp(ctx context.Context, body []byte) (any, error) {
 		ConfirmationCode: in.ConfirmationCode,
 		SecretHash:       in.SecretHash,
 		Session:          in.Session,
+		ClientMetadata:   in.ClientMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -173,10 +194,10 @@ type initiateAuthRequest struct {
 
 func (r *initiateAuthRequest) validate() error {
 	var v validator
-	v.str(r.AuthFlow, strRule{member: "authFlow", required: true, max: 64})
+	v.str(r.AuthFlow, strRule{member: "authFlow", required: true, max: maxEnumMemberLength})
 	v.str(r.ClientId, clientIDRule)
 	v.str(r.Session, sessionRule)
-	v.stringMap(r.AuthParameters, "authParameters", maxMapEntries, 16384)
+	v.stringMap(r.AuthParameters, "authParameters", maxMapEntries, maxAuthParamValue)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 	return v.err()
 }
@@ -191,6 +212,7 @@ func (h *Handler) initiateAuth(ctx context.Context, body []byte) (any, error) {
 		AuthFlow:       in.AuthFlow,
 		AuthParameters: in.AuthParameters,
 		Session:        in.Session,
+		ClientMetadata: in.ClientMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -209,7 +231,7 @@ type respondToAuthChallengeRequest struct {
 func (r *respondToAuthChallengeRequest) validate() error {
 	var v validator
 	v.str(r.ClientId, clientIDRule)
-	v.str(r.ChallengeName, strRule{member: "challengeName", required: true, max: 64})
+	v.str(r.ChallengeName, strRule{member: "challengeName", required: true, max: maxEnumMemberLength})
 	v.str(r.Session, sessionRule)
 	v.stringMap(r.ChallengeResponses, "challengeResponses", maxMapEntries, maxMapValue)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
@@ -226,6 +248,7 @@ func (h *Handler) respondToAuthChallenge(ctx context.Context, body []byte) (any,
 		ChallengeName:      in.ChallengeName,
 		Session:            in.Session,
 		ChallengeResponses: in.ChallengeResponses,
+		ClientMetadata:     in.ClientMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -250,6 +273,7 @@ func (r *getTokensFromRefreshTokenRequest) validate() error {
 	v.str(r.RefreshToken, refreshTokenRule)
 	v.str(r.ClientId, clientIDRule)
 	v.str(r.ClientSecret, clientSecretRule)
+	v.str(r.DeviceKey, deviceKeyRule)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
 	return v.err()
 }
@@ -260,9 +284,10 @@ func (h *Handler) getTokensFromRefreshToken(ctx context.Context, body []byte) (a
 		return nil, err
 	}
 	t, err := h.engine.GetTokensFromRefreshToken(ctx, auth.RefreshInput{
-		ClientID:     in.ClientId,
-		RefreshToken: in.RefreshToken,
-		ClientSecret: in.ClientSecret,
+		ClientID:       in.ClientId,
+		RefreshToken:   in.RefreshToken,
+		ClientSecret:   in.ClientSecret,
+		ClientMetadata: in.ClientMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -329,7 +354,7 @@ type revokeTokenRequest struct {
 
 func (r *revokeTokenRequest) validate() error {
 	var v validator
-	v.str(r.Token, strRule{member: "token", required: true, max: 16384, pattern: tokenPattern, secret: true})
+	v.str(r.Token, strRule{member: "token", required: true, max: maxTokenLength, pattern: tokenPattern, secret: true})
 	v.str(r.ClientId, clientIDRule)
 	v.str(r.ClientSecret, clientSecretRule)
 	return v.err()
@@ -357,26 +382,30 @@ func (r *updateUserAttributesRequest) validate() error {
 	var v validator
 	v.str(r.AccessToken, accessTokenRule)
 	v.stringMap(r.ClientMetadata, "clientMetadata", maxMapEntries, maxMapValue)
-	validateAttributes(&v, r.UserAttributes)
+	validateAttributes(&v, r.UserAttributes, "userAttributes", false)
 	if len(r.UserAttributes) == 0 {
 		v.add(nil, "userAttributes", "Member must not be null")
 	}
 	return v.err()
 }
 
-// validateAttributes checks a list of AttributeType members.
-func validateAttributes(v *validator, attrs []attributeType) {
+// validateAttributes checks a list of AttributeType members against
+// AttributeNameType (required, 1-32 characters, letters, marks, symbols,
+// numbers, punctuation and \t\n\r or space) and AttributeValueType (at
+// most 2048 characters). Values are never quoted, as they hold e-mail
+// addresses and phone numbers; names are, unless hideNames (ValidationData,
+// which only a pre sign-up hook reads, is treated as opaque).
+func validateAttributes(v *validator, attrs []attributeType, member string, hideNames bool) {
 	if len(attrs) > maxUserAttributes {
 		// Checking each of thousands of entries would only bloat the error.
-		v.secret("userAttributes", fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
+		v.secret(member, fmt.Sprintf("Member must have at most %d entries", maxUserAttributes))
 		return
 	}
+	nameRule := strRule{member: member + ".member.name", required: true, min: 1, max: maxAttributeName, pattern: attrNamePattern, secret: hideNames}
+	valueRule := strRule{member: member + ".member.value", max: maxAttributeValue, secret: true}
 	for _, a := range attrs {
-		if a.Name == "" {
-			v.add(nil, "userAttributes.member.name", "Member must not be null")
-			continue
-		}
-		v.str(a.Name, strRule{member: "userAttributes.member.name", min: 1, max: 39})
+		v.str(a.Name, nameRule)
+		v.str(a.Value, valueRule)
 	}
 }
 
@@ -404,7 +433,7 @@ func (h *Handler) updateUserAttributes(ctx context.Context, body []byte) (any, e
 	return out, nil
 }
 
-var attributeNameRule = strRule{member: "attributeName", required: true, min: 1, max: 32}
+var attributeNameRule = strRule{member: "attributeName", required: true, min: 1, max: maxAttributeName, pattern: attrNamePattern}
 
 type getUserAttributeVerificationCodeRequest struct {
 	AccessToken    string
@@ -442,7 +471,7 @@ func (r *verifyUserAttributeRequest) validate() error {
 	var v validator
 	v.str(r.AccessToken, accessTokenRule)
 	v.str(r.AttributeName, attributeNameRule)
-	v.str(r.Code, strRule{member: "code", required: true, min: 1, max: 2048, pattern: codeRule.pattern, secret: true})
+	v.str(r.Code, strRule{member: "code", required: true, min: codeRule.min, max: codeRule.max, pattern: codeRule.pattern, secret: true})
 	return v.err()
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -52,8 +53,11 @@ type Serve struct {
 	PublicURL   string
 	Dev         bool
 	CORSOrigins []string
-	LogLevel    string
-	LogFormat   string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client's address (for per-address limits and the audit trail).
+	TrustedProxies []netip.Prefix
+	LogLevel       string
+	LogFormat      string
 }
 
 // DefaultAddr is where the server listens unless told otherwise: loopback,
@@ -78,6 +82,28 @@ func ServeFlags(fs *flag.FlagSet) *Serve {
 			if o = strings.TrimSpace(o); o != "" {
 				s.CORSOrigins = append(s.CORSOrigins, o)
 			}
+		}
+		return nil
+	})
+	fs.Func("trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none; the peer address is the client)", func(v string) error {
+		s.TrustedProxies = nil
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c == "" {
+				continue
+			}
+			if !strings.Contains(c, "/") {
+				a, err := netip.ParseAddr(c)
+				if err != nil {
+					return fmt.Errorf("trusted proxy %q: %w", c, err)
+				}
+				s.TrustedProxies = append(s.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				return fmt.Errorf("trusted proxy %q: %w", c, err)
+			}
+			s.TrustedProxies = append(s.TrustedProxies, p.Masked())
 		}
 		return nil
 	})

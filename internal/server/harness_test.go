@@ -23,8 +23,12 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/deliver"
+	"github.com/latchkey/latchkey/internal/deliver/dispatch"
+	"github.com/latchkey/latchkey/internal/deliver/providers"
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
 
@@ -77,6 +81,7 @@ type env struct {
 	client pool.Client
 	cog    *cip.Client
 	logs   *syncBuffer
+	queue  *dispatch.Dispatcher // nil unless withQueue
 }
 
 type envOption func(*envConfig)
@@ -85,6 +90,17 @@ type envConfig struct {
 	settings pool.Settings
 	secret   bool
 	dev      bool
+	// webhooks, when set, are the options of a webhook transport shared by
+	// the engine and the router, so the pool's hooks can be webhooks.
+	webhooks *hook.WebhookOptions
+	// router, when set, configures a providers Router that sends the
+	// codes, with the dev outbox (or, without dev, nothing) as its
+	// fallback.
+	router *providers.RouterConfig
+	queued bool
+	// triggers are the pool's webhook triggers, by name, for newTrigEnv
+	// (hooks_signup_test.go) to point at its receiver.
+	triggers map[string]hook.TriggerConfig
 }
 
 func withSettings(f func(*pool.Settings)) envOption {
@@ -93,11 +109,48 @@ func withSettings(f func(*pool.Settings)) envOption {
 
 func withClientSecret() envOption { return func(c *envConfig) { c.secret = true } }
 
+// withoutDev turns dev delivery off: no outbox endpoint, and codes a pool
+// has no provider for cannot be delivered.
 func withoutDev() envOption { return func(c *envConfig) { c.dev = false } }
+
+// withWebhooks gives the engine (and the router) a webhook transport made
+// with opts; the environment sets its Logger. It keeps the real clock:
+// receivers check the timestamp against theirs.
+func withWebhooks(opts hook.WebhookOptions) envOption {
+	return func(c *envConfig) { c.webhooks = &opts }
+}
+
+// withRouter sends codes through a providers Router made with rc, as serve
+// wires it; the environment sets its Pools, Fallback, Now, Logger and
+// Webhooks.
+func withRouter(rc providers.RouterConfig) envOption {
+	return func(c *envConfig) { c.router = &rc }
+}
+
+// withQueue sends codes through the durable outbox and its dispatcher,
+// which env.flush runs.
+func withQueue() envOption { return func(c *envConfig) { c.queued = true } }
+
+// functionalSettings are the defaults without the send limits, which the
+// functional tests, sending many codes to one number in one instant of
+// their clock, would trip; limits_test.go tests those limits.
+func functionalSettings() pool.Settings {
+	s := pool.DefaultSettings()
+	l := pool.DefaultLimits()
+	l.DestinationCooldown, l.DestinationHourly, l.DestinationDaily = pool.Rate{}, pool.Rate{}, pool.Rate{}
+	l.PrefixHourly, l.PrefixDaily = pool.Rate{}, pool.Rate{}
+	l.IPHourly, l.IPDaily = pool.Rate{}, pool.Rate{}
+	s.Limits = &l
+	return s
+}
+
+func withLimits(l pool.Limits) envOption {
+	return func(c *envConfig) { c.settings.Limits = &l }
+}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	cfg := envConfig{settings: pool.DefaultSettings(), dev: true}
+	cfg := envConfig{settings: functionalSettings(), dev: true, triggers: map[string]hook.TriggerConfig{}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -112,15 +165,50 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	outbox := deliver.NewOutbox(100, clk.Now)
 	sender := deliver.Unavailable()
+	var ob *deliver.Outbox
 	if cfg.dev {
-		sender = outbox
+		sender, ob = outbox, outbox
+	}
+	var webhooks *hook.Webhooks
+	if cfg.webhooks != nil {
+		wo := *cfg.webhooks
+		wo.Logger = log
+		webhooks = hook.NewWebhooks(wo)
+		t.Cleanup(webhooks.CloseIdleConnections)
+	}
+	if cfg.router != nil {
+		rc := *cfg.router
+		rc.Pools, rc.Fallback, rc.Now, rc.Logger, rc.Webhooks = st, sender, clk.Now, log, webhooks
+		router, err := providers.NewRouter(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sender = router
+	}
+	var engine *auth.Engine
+	var queue *dispatch.Dispatcher
+	var q auth.Queue // nil, not a nil *Dispatcher, unless queued
+	if cfg.queued {
+		queue, err = dispatch.New(dispatch.Config{
+			Store: st, Sender: sender, Now: clk.Now, Logger: log,
+			OnFailure: func(ctx context.Context, m store.OutboxMessage, err error) {
+				engine.DeliveryFailed(ctx, m.PoolID, m.Channel, m.Purpose, m.Attempts, err.Error())
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q = queue
 	}
 	// The URL is only known once the listener exists, so start the test
 	// server first and install the handler after.
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	engine, err := auth.New(auth.Config{Store: st, Sender: sender, PublicURL: srv.URL, Now: clk.Now, Rand: rand.Reader, Logger: log})
+	engine, err = auth.New(auth.Config{
+		Store: st, Sender: sender, Queue: q, PublicURL: srv.URL, Now: clk.Now, Rand: rand.Reader, Logger: log,
+		Webhooks: webhooks,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +220,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ob *deliver.Outbox
-	if cfg.dev {
-		ob = outbox
-	}
 	handler = server.NewHandler(server.Config{Engine: engine, Outbox: ob, CORSOrigins: []string{"*"}, Logger: log, Version: "test"})
 	cog := cip.New(cip.Options{
 		Region:       "us-east-1",
@@ -144,7 +228,19 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		RetryMaxAttempts: 1,
 		HTTPClient:       srv.Client(),
 	})
-	return &env{t: t, url: srv.URL, clock: clk, outbox: outbox, engine: engine, store: st, pool: p, client: c, cog: cog, logs: logs}
+	return &env{t: t, url: srv.URL, clock: clk, outbox: outbox, engine: engine, store: st, pool: p, client: c, cog: cog, logs: logs, queue: queue}
+}
+
+// flush delivers what the requests so far queued, as the workers would;
+// without withQueue there is nothing to deliver.
+func (e *env) flush() {
+	e.t.Helper()
+	if e.queue == nil {
+		return
+	}
+	if err := e.queue.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // lastCode returns the newest code sent to dest.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,6 +27,9 @@ type Config struct {
 	Engine *auth.Engine
 	// Outbox, when set, is served at GET /_dev/outbox (dev delivery).
 	Outbox *deliver.Outbox
+	// FlushOutbox, when set, delivers queued messages before the dev
+	// outbox is read.
+	FlushOutbox func(context.Context) error
 	// CORSOrigins are the browser origins allowed to call the API; "*"
 	// allows any.
 	CORSOrigins []string
@@ -33,6 +37,9 @@ type Config struct {
 	Version     string
 	// RequestID makes request IDs; nil means random UUIDs.
 	RequestID func() string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// when finding the client's address; none means the peer address.
+	TrustedProxies []netip.Prefix
 }
 
 // NewHandler returns the server's root handler.
@@ -49,7 +56,7 @@ func NewHandler(cfg Config) http.Handler {
 	mux.Handle("POST /", cognito.NewHandler(cfg.Engine, log))
 	oidc.NewHandler(cfg.Engine, log).Register(mux)
 	if cfg.Outbox != nil {
-		mux.Handle("GET /_dev/outbox", web.OutboxHandler(cfg.Outbox))
+		mux.Handle("GET /_dev/outbox", web.OutboxHandler(cfg.Outbox, cfg.FlushOutbox))
 	} else {
 		mux.HandleFunc("GET /_dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -66,6 +73,7 @@ func NewHandler(cfg Config) http.Handler {
 		json.NewEncoder(w).Encode(map[string]string{"name": "latchkey", "version": cfg.Version})
 	})
 	var h http.Handler = mux
+	h = withCaller(h, cfg.TrustedProxies)
 	h = cors(h, cfg.CORSOrigins)
 	h = recoverPanics(h, log)
 	h = accessLog(h, log)
@@ -73,26 +81,79 @@ func NewHandler(cfg Config) http.Handler {
 	return h
 }
 
-// Timeouts of the HTTP server: slow clients cannot hold connections open.
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 64 << 10
-	shutdownGrace     = 15 * time.Second
-)
+// Limits are the HTTP server's timeouts and header cap: a slow or hostile
+// client cannot hold a connection (slow-loris), nor make the server buffer
+// unbounded headers. Request bodies are capped by each front door
+// (cognito.MaxBodyBytes for the API).
+type Limits struct {
+	// ReadHeaderTimeout bounds reading the request line and headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading the whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the headers to the end
+	// of the response.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for the
+	// next request.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the request line and headers; larger requests
+	// get 431 Request Header Fields Too Large.
+	MaxHeaderBytes int
+}
+
+// DefaultLimits are the limits Serve uses unless told otherwise.
+func DefaultLimits() Limits {
+	return Limits{
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// shutdownGrace is how long in-flight requests may take to finish.
+const shutdownGrace = 15 * time.Second
+
+// ServeOption changes how Serve serves.
+type ServeOption func(*Limits)
+
+// WithLimits replaces the default limits; zero fields keep their defaults
+// (a zero timeout would otherwise mean none at all).
+func WithLimits(l Limits) ServeOption {
+	return func(cur *Limits) {
+		if l.ReadHeaderTimeout > 0 {
+			cur.ReadHeaderTimeout = l.ReadHeaderTimeout
+		}
+		if l.ReadTimeout > 0 {
+			cur.ReadTimeout = l.ReadTimeout
+		}
+		if l.WriteTimeout > 0 {
+			cur.WriteTimeout = l.WriteTimeout
+		}
+		if l.IdleTimeout > 0 {
+			cur.IdleTimeout = l.IdleTimeout
+		}
+		if l.MaxHeaderBytes > 0 {
+			cur.MaxHeaderBytes = l.MaxHeaderBytes
+		}
+	}
+}
 
 // Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
 // in-flight requests finish (up to a grace period) before it returns.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, opts ...ServeOption) error {
+	limits := DefaultLimits()
+	for _, o := range opts {
+		o(&limits)
+	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

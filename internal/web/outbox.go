@@ -2,6 +2,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -13,8 +14,9 @@ import (
 // OutboxHandler serves GET /_dev/outbox?to=DEST with the dev outbox's
 // messages for DEST, newest first: 200 {"messages":[...]}. DEST is an E.164
 // number or an email address. It reveals codes, so mount it only when dev
-// delivery is on.
-func OutboxHandler(o *deliver.Outbox) http.Handler {
+// delivery is on. flush, if not nil, is called first to deliver messages
+// still queued, so a code is there as soon as its request was answered.
+func OutboxHandler(o *deliver.Outbox, flush func(context.Context) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			w.Header().Set("Allow", http.MethodGet)
@@ -25,6 +27,12 @@ func OutboxHandler(o *deliver.Outbox) http.Handler {
 		if to == "" {
 			outboxJSON(w, http.StatusBadRequest, outboxError{"missing_parameter", `query parameter "to" is required`})
 			return
+		}
+		if flush != nil {
+			if err := flush(r.Context()); err != nil {
+				outboxJSON(w, http.StatusServiceUnavailable, outboxError{"flush_failed", "queued messages could not be delivered: " + err.Error()})
+				return
+			}
 		}
 		outboxJSON(w, http.StatusOK, struct {
 			Messages []deliver.OutboxMessage `json:"messages"`

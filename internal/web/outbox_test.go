@@ -70,7 +70,7 @@ func messageCodes(t *testing.T, rec *httptest.ResponseRecorder) []string {
 }
 
 func TestOutboxHandlerFinds(t *testing.T) {
-	h := OutboxHandler(newOutbox(t))
+	h := OutboxHandler(newOutbox(t), nil)
 	tests := []struct {
 		name, query string
 		want        string
@@ -99,7 +99,7 @@ func TestOutboxHandlerFinds(t *testing.T) {
 }
 
 func TestOutboxHandlerBody(t *testing.T) {
-	h := OutboxHandler(newOutbox(t))
+	h := OutboxHandler(newOutbox(t), nil)
 	rec := get(t, h, http.MethodGet, "to=%2B15555550100")
 	want := `{"messages":[` +
 		`{"to":"+15555550100","channel":"sms","pool_id":"","purpose":"","body":"code 333333","code":"333333","created_at":"2025-01-02T03:04:08.000Z"},` +
@@ -114,7 +114,7 @@ func TestOutboxHandlerBody(t *testing.T) {
 }
 
 func TestOutboxHandlerMissingTo(t *testing.T) {
-	h := OutboxHandler(newOutbox(t))
+	h := OutboxHandler(newOutbox(t), nil)
 	for _, q := range []string{"", "to=", "to=%20", "other=1"} {
 		rec := get(t, h, http.MethodGet, q)
 		if rec.Code != http.StatusBadRequest {
@@ -129,7 +129,7 @@ func TestOutboxHandlerMissingTo(t *testing.T) {
 }
 
 func TestOutboxHandlerMethod(t *testing.T) {
-	h := OutboxHandler(newOutbox(t))
+	h := OutboxHandler(newOutbox(t), nil)
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead} {
 		rec := get(t, h, m, "to=%2B15555550100")
 		if rec.Code != http.StatusMethodNotAllowed {
