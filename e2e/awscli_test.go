@@ -42,6 +42,7 @@ func TestAWSCLI(t *testing.T) {
 	n := startNode(t, storeURL, wire.url)
 	wire.setTarget(t, n.url)
 	a := onlyApp(t, storeURL)
+	relaxSendLimits(t, storeURL, a.poolID)
 	cli.endpoint = wire.url
 
 	const phone = "+14155550123"

@@ -138,6 +138,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			n := startNode(t, storeURL, px.url)
 			px.setBackends(t, n)
 			a := onlyApp(t, storeURL)
+			relaxSendLimits(t, storeURL, a.poolID)
 
 			var (
 				led ledger

@@ -38,11 +38,13 @@ func TestMultiNode(t *testing.T) {
 		}
 	}
 	px.setBackends(t, nodes...)
+	formCluster(nodes...)
 	ctx := context.Background()
 
 	var a app
 	if !t.Run("first start creates one pool", func(t *testing.T) {
 		a = onlyApp(t, storeURL)
+		relaxSendLimits(t, storeURL, a.poolID)
 		// The node that created the pool says so on stdout; the others
 		// must not have created (and announced) a pool of their own.
 		// stdout and stderr are separate pipes, so the announcement may
@@ -133,11 +135,11 @@ func TestMultiNode(t *testing.T) {
 		}
 		code := nodes[0].mustCode(t, user)
 
-		// 30 wrong answers at once, round-robin over the nodes. The
+		// 50 wrong answers at once, round-robin over the nodes. The
 		// attempt counter lives in the database, so however they
 		// interleave only three are evaluated: two may say "try again",
 		// the third ends the session.
-		const guesses = 30
+		const guesses = 50
 		type outcome struct{ typ, msg string }
 		results := make([]outcome, guesses)
 		start := make(chan struct{})

@@ -108,6 +108,18 @@ type node struct {
 
 	url string      // http://addr, valid once ready
 	cog *cip.Client // Cognito client for this node, valid once ready
+
+	// cluster lists the nodes sharing this node's store, itself included;
+	// nil for a node alone. Any of them may deliver a code this node
+	// queued, so lastCode asks them all.
+	cluster []*node
+}
+
+// formCluster tells each node about the others on its store.
+func formCluster(nodes ...*node) {
+	for _, n := range nodes {
+		n.cluster = nodes
+	}
 }
 
 // startNode starts `latchkey serve` on storeURL with the given public URL
@@ -331,6 +343,25 @@ func listPools(t testing.TB, storeURL string) []poolSummary {
 	return pools
 }
 
+// relaxSendLimits turns off the pool's per-destination, per-range and
+// per-address send limits with `latchkey pools update`, for tests that send
+// many codes to one number range from one address in a few seconds. The
+// guessing budget stays on.
+func relaxSendLimits(t testing.TB, storeURL, poolID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	args := []string{"pools", "update", poolID, "--store", storeURL}
+	for _, name := range []string{"destination_cooldown", "destination_hourly", "destination_daily", "prefix_hourly", "prefix_daily", "ip_hourly", "ip_daily", "new_sms_hourly", "new_sms_daily"} {
+		args = append(args, "--limit", name+"=off")
+	}
+	cmd := exec.CommandContext(ctx, latchkeyBin, args...)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("latchkey pools update: %v\n%s", err, out)
+	}
+}
+
 // onlyApp returns the single pool and client of a store, failing unless
 // there is exactly one of each.
 func onlyApp(t testing.TB, storeURL string) app {
@@ -493,35 +524,62 @@ func signIn(ctx context.Context, n *node, a app, username string) (*types.Authen
 	return res, nil
 }
 
-// lastCode returns the newest code the node sent to dest. The dev outbox is
-// in each node's memory, so it must be asked of the node that sent it.
+// lastCode returns the newest code sent to dest for a request this node
+// answered. Codes are queued in the shared store and delivered by whichever
+// node claims them, into that node's in-memory dev outbox; each outbox
+// delivers what is queued before answering, so asking every node of the
+// cluster finds the code.
 func (n *node) lastCode(ctx context.Context, dest string) (string, error) {
+	peers := n.cluster
+	if peers == nil {
+		peers = []*node{n}
+	}
+	var newest outboxEntry
+	for _, p := range peers {
+		m, err := p.outboxNewest(ctx, dest)
+		if err != nil {
+			return "", err
+		}
+		if m.CreatedAt > newest.CreatedAt {
+			newest = m
+		}
+	}
+	if newest.Code == "" {
+		return "", fmt.Errorf("%s sent no code to %s", n.name, dest)
+	}
+	return newest.Code, nil
+}
+
+type outboxEntry struct {
+	Code      string `json:"code"`
+	CreatedAt string `json:"created_at"` // fixed-width RFC 3339: sorts as text
+}
+
+// outboxNewest reads the newest message to dest in this node's dev outbox.
+func (n *node) outboxNewest(ctx context.Context, dest string) (outboxEntry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.url+"/_dev/outbox?to="+url.QueryEscape(dest), nil)
 	if err != nil {
-		return "", err
+		return outboxEntry{}, err
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("read the outbox of %s: %w", n.name, err)
+		return outboxEntry{}, fmt.Errorf("read the outbox of %s: %w", n.name, err)
 	}
 	defer resp.Body.Close()
 	var body struct {
-		Messages []struct {
-			To   string `json:"to"`
-			Code string `json:"code"`
-		} `json:"messages"`
+		Messages []outboxEntry `json:"messages"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		return "", fmt.Errorf("outbox of %s: %s %s", n.name, resp.Status, b)
+		return outboxEntry{}, fmt.Errorf("outbox of %s: %s %s", n.name, resp.Status, b)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("decode the outbox of %s: %w", n.name, err)
+		return outboxEntry{}, fmt.Errorf("decode the outbox of %s: %w", n.name, err)
 	}
 	if len(body.Messages) == 0 {
-		return "", fmt.Errorf("%s sent no code to %s", n.name, dest)
+		return outboxEntry{}, nil
 	}
-	return body.Messages[0].Code, nil
+	return body.Messages[0], nil
 }
 
 // mustCode is lastCode for the test goroutine.

@@ -25,7 +25,10 @@ Usage:
 
 Commands:
   serve      run the server (creates a pool and app client on first start)
-  pools      list user pools and their app clients
+  pools      create, list, show and update user pools (settings, delivery, hooks)
+  users      show an account's guessing budget, unlock a locked account
+  audit      list the audit trail of security events
+  deliver    send a test message through a pool's delivery providers
   migrate    apply the store's schema migrations and exit
   version    print the version
   help       print this help
@@ -51,6 +54,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = serve(ctx, args[1:], stdout, stderr, getenv, nil)
 	case "pools":
 		err = pools(ctx, args[1:], stdout, stderr, getenv)
+	case "users":
+		err = users(ctx, args[1:], stdout, stderr, getenv)
+	case "audit":
+		err = audit(ctx, args[1:], stdout, stderr, getenv)
+	case "deliver":
+		err = deliverCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":

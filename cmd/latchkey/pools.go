@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -29,10 +31,14 @@ type poolSummary struct {
 const poolsUsage = `Usage:
   latchkey pools list   [--data DIR | --store URL] [--json]
   latchkey pools create [--data DIR | --store URL] --name NAME [flags] [--json]
+  latchkey pools update [--data DIR | --store URL] POOL_ID [flags] [--json]
+                        [--trigger NAME=URL]... [--trigger-version NAME=V2_0]
+                        [--rotate-hook-secret | --drop-previous-hook-secret]
+  latchkey pools show   [--data DIR | --store URL] POOL_ID
 
 Run "latchkey pools <command> --help" for a command's flags.`
 
-// pools runs `latchkey pools list|create`.
+// pools runs `latchkey pools list|create|update|show`.
 func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, poolsUsage)
@@ -43,6 +49,10 @@ func pools(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return poolsList(ctx, args[1:], stdout, stderr, getenv)
 	case "create":
 		return poolsCreate(ctx, args[1:], stdout, stderr, getenv)
+	case "update":
+		return poolsUpdate(ctx, args[1:], stdout, stderr, getenv)
+	case "show":
+		return poolsShow(ctx, args[1:], stdout, stderr, getenv)
 	case "--help", "-h", "help":
 		fmt.Fprintln(stdout, poolsUsage)
 		return nil
@@ -117,6 +127,8 @@ func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	fs.IntVar(&settings.CodeLength, "code-length", settings.CodeLength, "digits in a one-time code (6-10)")
 	fs.DurationVar(&settings.SessionTTL, "session-ttl", settings.SessionTTL, "lifetime of a sign-in session and its code (3m-15m)")
 	fs.StringVar(&settings.DefaultPhoneRegion, "default-phone-region", "", `ISO region for phone numbers given without "+" (empty: E.164 required)`)
+	limits := defineLimitFlags(fs)
+	delivery := defineDeliveryFlags(fs)
 	opts := auth.ClientOptions{}
 	fs.StringVar(&opts.Name, "client-name", "app", "name of the first app client")
 	fs.BoolVar(&opts.GenerateSecret, "client-secret", false, "give the client a secret (clients must then send SECRET_HASH)")
@@ -134,6 +146,12 @@ func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	}
 	// Check the client first, so a bad flag leaves no pool behind.
 	if err := opts.Validate(); err != nil {
+		return err
+	}
+	if err := limits.apply(fs, &settings); err != nil {
+		return err
+	}
+	if _, err := delivery.apply(&settings); err != nil {
 		return err
 	}
 	st, err := target.open(ctx)
@@ -158,5 +176,128 @@ func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if c.Secret != "" {
 		fmt.Fprintf(stdout, "Client secret (shown once): %s\n", c.Secret)
 	}
+	warnUnresolved(stderr, p.Settings.Delivery, getenv)
 	return nil
+}
+
+// poolsUpdate runs `latchkey pools update POOL_ID`: changes the settings
+// given as flags and leaves the rest as they are.
+func poolsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("pools update", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := storeFlags(fs)
+	name := fs.String("name", "", "new name of the pool")
+	limits := defineLimitFlags(fs)
+	delivery := defineDeliveryFlags(fs)
+	hooks := defineHookFlags(fs)
+	asJSON := fs.Bool("json", false, "print the pool's settings as JSON")
+	fs.Usage = config.Usage(fs, stderr, "latchkey pools update POOL_ID [flags]", "Changes a pool's settings; every node sees the change on its next request.\n"+
+		"--trigger NAME=URL replaces a step of sign-up or sign-in with a signed webhook\n"+
+		"(docs/hooks.md); the first one generates the pool's signing secret and prints it once.")
+	poolID, rest := splitPoolID(args)
+	if err := parseFlags(fs, rest, withoutActionEnv(getenv)); err != nil {
+		return err
+	}
+	hooks.given(fs)
+	if poolID == "" && fs.NArg() > 0 {
+		poolID = fs.Arg(0)
+	}
+	if poolID == "" {
+		fmt.Fprintln(stderr, "latchkey pools update: the pool ID is required")
+		return errUsage
+	}
+	st, err := target.openExisting(ctx)
+	if err != nil {
+		return fmt.Errorf("open store (%s): %w", target, err)
+	}
+	defer st.Close()
+	admin := auth.NewAdmin(st, rand.Reader, time.Now)
+	var changes []string
+	var hookChanged hookChange
+	p, err := admin.UpdatePool(ctx, poolID, func(n *string, s *pool.Settings) error {
+		if *name != "" {
+			*n = *name
+		}
+		if err := limits.apply(fs, s); err != nil {
+			return err
+		}
+		var err error
+		if changes, err = delivery.apply(s); err != nil {
+			return err
+		}
+		hookChanged, err = hooks.apply(s, func() (string, error) { return hook.NewSecret(rand.Reader) })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	warnUnresolved(stderr, p.Settings.Delivery, getenv)
+	if *asJSON {
+		// The one time a generated secret is shown, --json carries it.
+		return printJSON(stdout, struct {
+			poolDetail
+			HookSecret string `json:"hook_secret,omitempty"`
+		}{poolDetails(p), hookChanged.newSecret})
+	}
+	fmt.Fprintf(stdout, "Updated user pool %s.\n", p.ID)
+	for _, c := range append(changes, hookChanged.lines...) {
+		fmt.Fprintf(stdout, "  %s\n", c)
+	}
+	printHookSecret(stdout, hookChanged.newSecret)
+	return nil
+}
+
+// poolsShow runs `latchkey pools show POOL_ID`: the pool's settings as JSON.
+func poolsShow(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("pools show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := storeFlags(fs)
+	fs.Usage = config.Usage(fs, stderr, "latchkey pools show POOL_ID [flags]", "Prints a pool's settings as JSON (no secrets: hooks show as trigger names, URL\nhosts and \"secret\": \"set\").")
+	poolID, rest := splitPoolID(args)
+	if err := parseFlags(fs, rest, getenv); err != nil {
+		return err
+	}
+	if poolID == "" && fs.NArg() > 0 {
+		poolID = fs.Arg(0)
+	}
+	if poolID == "" {
+		fmt.Fprintln(stderr, "latchkey pools show: the pool ID is required")
+		return errUsage
+	}
+	st, err := target.openExisting(ctx)
+	if err != nil {
+		return fmt.Errorf("open store (%s): %w", target, err)
+	}
+	defer st.Close()
+	p, err := st.GetPool(ctx, poolID)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", poolID, err)
+	}
+	return printJSON(stdout, poolDetails(p))
+}
+
+// splitPoolID takes a leading positional pool ID off args, so that it may
+// come before the flags as well as after them.
+func splitPoolID(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// poolDetail is a pool as the CLI prints it: never its hash key, and its
+// hooks only as trigger names, URL hosts and whether a secret is set.
+type poolDetail struct {
+	ID       string        `json:"id"`
+	Name     string        `json:"name"`
+	Region   string        `json:"region"`
+	Settings pool.Settings `json:"settings"`
+}
+
+func poolDetails(p pool.Pool) poolDetail {
+	s := p.Settings
+	l := s.EffectiveLimits()
+	s.Limits = &l
+	s.Hooks = redactHooks(s.Hooks)
+	return poolDetail{ID: p.ID, Name: p.Name, Region: p.Region, Settings: s}
 }

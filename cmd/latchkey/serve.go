@@ -8,14 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"time"
 
-	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/internal/config"
-	"github.com/latchkey/latchkey/internal/deliver"
-	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/store/sweep"
 )
 
 // errUsage means flags were wrong and errHelp that help was asked for; the
@@ -24,9 +20,6 @@ var (
 	errUsage = errors.New("usage")
 	errHelp  = errors.New("help")
 )
-
-// outboxCapacity bounds the dev outbox's memory.
-const outboxCapacity = 1000
 
 // parseFlags parses a command's flags and env, mapping -h to errUsage.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
@@ -49,7 +42,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 
 // serve runs the server until ctx is cancelled. ready, if not nil, receives
 // the public URL once the server is listening (tests use it).
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, ready chan<- string) error {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, ready chan<- string) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config.ServeFlags(fs)
@@ -73,40 +66,37 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
-	target := storeTarget{storeURL: cfg.Store, dataDir: cfg.DataDir}
-	st, err := target.open(ctx)
-	if err != nil {
-		return fmt.Errorf("open store (%s): %w", target, err)
-	}
-	defer st.Close()
-	go sweep.New(st, sweep.Config{Logger: log}).Run(ctx)
-
-	var outbox *deliver.Outbox
-	sender := deliver.Unavailable()
-	if cfg.Dev {
-		outbox = deliver.NewOutbox(outboxCapacity, time.Now)
-		sender = deliver.Fanout(deliver.NewLogSender(log), outbox)
-		log.Warn("dev delivery is on: codes are written to this log and to /_dev/outbox instead of being sent; run with --dev=false in production")
-	}
-	engine, err := auth.New(auth.Config{Store: st, Sender: sender, PublicURL: cfg.PublicURL, Logger: log})
-	if err != nil {
-		return err
-	}
-	if err := bootstrap(ctx, engine, cfg.PublicURL, stdout); err != nil {
-		return err
-	}
-	h := server.NewHandler(server.Config{
-		Engine:      engine,
-		Outbox:      outbox,
-		CORSOrigins: cfg.CORSOrigins,
-		Logger:      log,
-		Version:     version,
+	// The server itself is the public package's, as a Go program embedding
+	// Latchkey builds it: store, engine, delivery, hooks, handler.
+	srv, err := latchkey.New(ctx, latchkey.Config{
+		Store:          cfg.Store,
+		DataDir:        cfg.DataDir,
+		PublicURL:      cfg.PublicURL,
+		Dev:            cfg.Dev,
+		Logger:         log,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		Version:        version,
 	})
+	if err != nil {
+		return err
+	}
+	// After the last request: deliveries in flight finish, then the store
+	// closes.
+	defer func() {
+		if cerr := srv.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close: %w", cerr)
+		}
+	}()
+	if err := bootstrap(ctx, srv, cfg.PublicURL, stdout); err != nil {
+		return err
+	}
+	target := storeTarget{storeURL: cfg.Store, dataDir: cfg.DataDir}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", target.String(), "version", version)
 	if ready != nil {
 		ready <- cfg.PublicURL
 	}
-	return server.Serve(ctx, ln, h, log)
+	return server.Serve(ctx, ln, srv.Handler(), log)
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
@@ -121,13 +111,10 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 // bootstrap creates the first pool and app client when the store has none,
 // and prints how to use them.
-func bootstrap(ctx context.Context, engine *auth.Engine, publicURL string, stdout io.Writer) error {
-	p, c, created, err := engine.Bootstrap(ctx, "latchkey", "local", pool.DefaultSettings())
-	if err != nil {
-		return fmt.Errorf("create the first pool: %w", err)
-	}
-	if !created {
-		return nil
+func bootstrap(ctx context.Context, srv *latchkey.Server, publicURL string, stdout io.Writer) error {
+	p, c, created, err := srv.Bootstrap(ctx)
+	if err != nil || !created {
+		return err
 	}
 	fmt.Fprintf(stdout, `Created user pool %s and app client %s.
 

@@ -4,15 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/store/postgres"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store/open"
 )
 
 // storeTarget says which store a command uses: storeURL when set, else the
@@ -32,50 +28,17 @@ func storeFlags(fs *flag.FlagSet) *storeTarget {
 }
 
 // String describes the target without credentials, for logs.
-func (t storeTarget) String() string {
-	if t.storeURL == "" {
-		return "sqlite in " + t.dataDir
-	}
-	u, err := url.Parse(t.storeURL)
-	if err != nil {
-		return "an unparsable store URL"
-	}
-	return u.Redacted()
-}
-
-// sqlitePath returns the SQLite file of the target, or "" for PostgreSQL.
-func (t storeTarget) sqlitePath() (string, error) {
-	if t.storeURL == "" {
-		return filepath.Join(t.dataDir, "latchkey.db"), nil
-	}
-	if rest, ok := strings.CutPrefix(t.storeURL, "sqlite://"); ok {
-		if rest == "" || rest == "/" {
-			return "", fmt.Errorf("store URL %q names no file; use sqlite:///path/to/latchkey.db", t.storeURL)
-		}
-		return rest, nil
-	}
-	return "", nil
-}
+func (t storeTarget) String() string { return open.Describe(t.storeURL, t.dataDir) }
 
 // open opens the target's store; opening runs its migrations.
 func (t storeTarget) open(ctx context.Context) (store.Store, error) {
-	path, err := t.sqlitePath()
-	if err != nil {
-		return nil, err
-	}
-	if path != "" {
-		return sqlite.Open(ctx, path)
-	}
-	if strings.HasPrefix(t.storeURL, "postgres://") || strings.HasPrefix(t.storeURL, "postgresql://") {
-		return postgres.Open(ctx, t.storeURL)
-	}
-	return nil, fmt.Errorf("store URL %s is neither postgres://… nor sqlite:///path", t)
+	return open.Open(ctx, t.storeURL, t.dataDir)
 }
 
 // openExisting opens the target's store for a read command, refusing to
 // create an empty SQLite database where none exists.
 func (t storeTarget) openExisting(ctx context.Context) (store.Store, error) {
-	path, err := t.sqlitePath()
+	path, err := open.SQLitePath(t.storeURL, t.dataDir)
 	if err != nil {
 		return nil, err
 	}
