@@ -530,7 +530,7 @@ async function phoneUserWithVerifiedEmail() {
 // attribute, whichever one was given at sign-up.
 test(
   'a verified email attribute is a sign-in identifier',
-  { ...T, todo: 'server: a verified email attribute of a phone-number user does not sign in (decoy challenge, no code)' },
+  T,
   async () => {
     const { email, userId } = await phoneUserWithVerifiedEmail();
     const mark = await lk.mark(email);
@@ -544,7 +544,7 @@ test(
 
 test(
   "another user's verified email cannot be signed up again",
-  { ...T, todo: "server: SignUp accepts a username that is another user's verified email" },
+  T,
   async () => {
     const { email } = await phoneUserWithVerifiedEmail();
     await rejectsWithName(signUp({ username: email }), 'UsernameExistsException');
@@ -553,7 +553,7 @@ test(
 
 test(
   'an email-username user changes their email',
-  { ...T, todo: 'server: UpdateUserAttributes refuses to change the attribute that is the username' },
+  T,
   async () => {
     const email = uniqueEmail();
     const userId = await newUser(email);
