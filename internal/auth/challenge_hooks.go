@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/deliver"
 	"github.com/latchkey/latchkey/internal/hook"
+	"github.com/latchkey/latchkey/internal/limit"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -278,6 +279,41 @@ func (e *Engine) verifyStep(ctx context.Context, h signInHooks, s pool.AuthSessi
 	return hs.Check(s.ID, answer, s.CodeHash) && !s.Decoy, nil
 }
 
+// hookChannel is the send-limit channel of challenges a CreateAuthChallenge
+// hook makes: the hook may send a message itself (the classic tutorials
+// email the code from it), to a destination Latchkey never sees.
+const hookChannel = "hook"
+
+// admitHookChallenge counts the first challenge of a sign-in whose
+// CreateAuthChallenge is a hook against the pool's send limits, keyed by
+// what the client typed, as a built-in code is counted: the per-account
+// cooldown and hourly/daily limits, and the per-address and per-client
+// limits. Without it, a script could make the hook send a message per
+// InitiateAuth with no limit at all. Later challenges of the same session
+// are not counted: they answer the user (a wrong answer, a second step)
+// and the session's attempts already bound them. The SMS budgets do not
+// apply: what the hook sends, and by which channel, is its own.
+func (e *Engine) admitHookChallenge(ctx context.Context, h signInHooks) error {
+	err := e.guard.TakeSend(ctx, h.pool, limit.Send{
+		ClientID: h.clientID, Channel: hookChannel, Destination: h.typed,
+		SourceIP: callerOf(ctx).IP, Real: h.user != nil,
+	})
+	if err == nil {
+		return nil
+	}
+	var tripped *limit.Tripped
+	if !errors.As(err, &tripped) {
+		return internal("count challenge", err)
+	}
+	a := auditEntry{pool: h.pool, typ: EventLimitTripped, username: h.typed, clientID: h.clientID,
+		detail: map[string]string{"limit": tripped.Limit, "channel": hookChannel, "purpose": pool.PurposeSignIn}}
+	if h.user != nil {
+		a.sub = h.user.Sub
+	}
+	e.audit(ctx, a)
+	return err
+}
+
 // refuseLocked refuses to start a challenge for a locked account, as
 // admitSend does before a built-in code: used when a CreateAuthChallenge
 // hook makes the challenge, so that no hook is asked to send anything for
@@ -322,6 +358,11 @@ func (e *Engine) startCustomChallenge(ctx context.Context, s signInStart) (AuthR
 			return AuthResult{}, incorrect()
 		}
 		return e.finishSignIn(ctx, s.pool, s.client, pool.AuthSession{Sub: s.user.Sub, Custom: pool.CustomChallenge{Hooked: true}}, h)
+	}
+	if h.router.Configured(hook.CreateAuthChallenge) {
+		if err := e.admitHookChallenge(ctx, h); err != nil {
+			return AuthResult{}, err
+		}
 	}
 	as, tok, err := s.base(e)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/hook"
@@ -624,6 +625,72 @@ func TestHookedGuessBudget(t *testing.T) {
 	chWantKind(t, "sign-in of a locked account", err, pool.KindTooManyFailedAttempts, "")
 	if len(rec.calls(hook.CreateAuthChallenge)) != creates {
 		t.Fatal("create was asked for a challenge for a locked account")
+	}
+}
+
+// A CreateAuthChallenge hook may send a message itself, so the first
+// challenge of each hooked sign-in is counted against the send limits:
+// per account (what the client typed, known or not) and per address. The
+// challenges that follow in the same session are not.
+func TestHookedChallengeSendLimits(t *testing.T) {
+	rec := newChRecorder()
+	h := newChEngine(t, rec.wrap(rec.tutorial()), func(s *pool.Settings) {
+		l := *s.Limits
+		defaults := pool.DefaultLimits()
+		l.DestinationCooldown = defaults.DestinationCooldown
+		l.IPHourly = pool.Rate{Count: 4, Per: time.Hour}
+		s.Limits = &l
+	})
+	home := auth.WithCaller(t.Context(), auth.Caller{IP: "198.51.100.7"})
+	elsewhere := auth.WithCaller(t.Context(), auth.Caller{IP: "203.0.113.9"})
+	creates := func() int { return len(rec.calls(hook.CreateAuthChallenge)) }
+
+	// One sign-in runs its course: its later challenges are not counted.
+	r, err := h.initiate(home, phone, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := rec.codes(phone)[0]
+	for range 2 {
+		if r, err = h.respond(home, r.Session, phone, wrong(code)); err != nil {
+			t.Fatalf("a wrong answer's next challenge was refused: %v", err)
+		}
+	}
+	if r, err = h.respond(home, r.Session, phone, code); err != nil || r.Tokens == nil {
+		t.Fatalf("right answer: %+v, %v", r, err)
+	}
+
+	// A second sign-in within the cooldown is refused before the hook is
+	// asked for a challenge; an unknown username gets the same answer.
+	const unknown = "+14155550100"
+	before := creates()
+	_, knownErr := h.initiate(home, phone, nil)
+	chWantKind(t, "second sign-in within the cooldown", knownErr, pool.KindLimitExceeded, "")
+	if creates() != before {
+		t.Fatal("create was asked for a challenge the send limits refused")
+	}
+	if _, err := h.initiate(elsewhere, unknown, nil); err != nil {
+		t.Fatalf("first sign-in of an unknown user: %v", err)
+	}
+	_, unknownErr := h.initiate(elsewhere, unknown, nil)
+	if knownErr.Error() != unknownErr.Error() {
+		t.Fatalf("cooldown errors differ:\n known   %v\n unknown %v", knownErr, unknownErr)
+	}
+
+	// The address limit: 4 an hour from one address, whoever is named.
+	for i := range 3 {
+		if _, err := h.initiate(elsewhere, fmt.Sprintf("+1415555020%d", i), nil); err != nil {
+			t.Fatalf("sign-in %d from one address: %v", i+2, err)
+		}
+	}
+	before = creates()
+	_, err = h.initiate(elsewhere, "+14155550209", nil)
+	chWantKind(t, "fifth sign-in from one address in an hour", err, pool.KindTooManyRequests, "")
+	if creates() != before {
+		t.Fatal("create was asked for a challenge the address limit refused")
+	}
+	if n := countEvents(t, h.st, auth.EventLimitTripped); n != 3 {
+		t.Fatalf("%d limit_tripped audit events, want 3", n)
 	}
 }
 

@@ -313,7 +313,7 @@ func (e *Engine) startCodeChallenge(ctx context.Context, s signInStart, challeng
 func (s signInStart) outgoing(ch deliver.Channel, dest string) outgoing {
 	o := outgoing{
 		pool: s.pool, clientID: s.client.ID, channel: ch, dest: dest, typed: s.id.value,
-		purpose: "sign_in", ttl: s.pool.Settings.SessionTTL,
+		purpose: pool.PurposeSignIn, ttl: s.pool.Settings.SessionTTL,
 	}
 	if s.user != nil {
 		o.sub = s.user.Sub

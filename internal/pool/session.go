@@ -118,6 +118,7 @@ func (s AuthSession) Expired(now time.Time) bool { return !now.Before(s.ExpiresA
 
 // Code purposes.
 const (
+	PurposeSignIn = "sign_in"
 	PurposeSignUp = "sign_up"
 )
 

@@ -65,7 +65,7 @@ func customSenderSource(trigger, purpose string) (string, error) {
 	switch {
 	case purpose == pool.PurposeSignUp:
 		suffix = "SignUp"
-	case purpose == "sign_in":
+	case purpose == pool.PurposeSignIn:
 		suffix = "Authentication"
 	case strings.HasPrefix(purpose, pool.PurposeVerify("")):
 		suffix = "VerifyUserAttribute"
