@@ -15,7 +15,6 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -33,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/internal/email"
 	"github.com/latchkey/latchkey/internal/phone"
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/seal"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -132,7 +132,7 @@ type Dispatcher struct {
 	mu sync.Mutex
 	// ciphers caches each pool's outbox key. A pool's HashKey never
 	// changes, so entries live as long as the process.
-	ciphers map[string]cipher.AEAD
+	ciphers map[string]*seal.Box
 
 	enqueued, sent, retried, failed, decoys atomic.Uint64
 	// busy counts Run's claims in progress and messages it is processing,
@@ -164,7 +164,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		backoff:   cfg.Backoff,
 		onFailure: cfg.OnFailure,
 		wake:      make(chan struct{}, 1),
-		ciphers:   make(map[string]cipher.AEAD),
+		ciphers:   make(map[string]*seal.Box),
 	}
 	if d.now == nil {
 		d.now = time.Now
@@ -224,7 +224,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, p pool.Pool, m deliver.Message
 	if decoy {
 		k = kindDecoy
 	}
-	sealed, err := seal(d.rand, aead, id, k, m)
+	sealed, err := sealMessage(d.rand, aead, id, k, m)
 	if err != nil {
 		return err
 	}
@@ -379,7 +379,7 @@ func (d *Dispatcher) process(ctx context.Context, row store.OutboxMessage) error
 		// Open it as a real message would be opened, so the node's work
 		// (and so its effect on other requests' timing) is alike.
 		if aead, err := d.cipherFor(ctx, row.PoolID); err == nil {
-			_, _ = open(aead, row.ID, row.PoolID, kindDecoy, row.Sealed)
+			_, _ = openMessage(aead, row.ID, row.PoolID, kindDecoy, row.Sealed)
 		}
 		if _, err := d.delete(ctx, row); err != nil {
 			return err
@@ -398,7 +398,7 @@ func (d *Dispatcher) process(ctx context.Context, row store.OutboxMessage) error
 		d.logAt(ctx, slog.LevelError, "outbox: cannot load the message's pool", row, err.Error())
 		return fmt.Errorf("load pool %s: %w", row.PoolID, err)
 	}
-	m, err := open(aead, row.ID, row.PoolID, kindReal, row.Sealed)
+	m, err := openMessage(aead, row.ID, row.PoolID, kindReal, row.Sealed)
 	if err != nil {
 		return d.drop(ctx, row, err)
 	}
@@ -503,7 +503,7 @@ func (d *Dispatcher) logAt(ctx context.Context, level slog.Level, msg string, ro
 }
 
 // cipherFor returns the outbox key of the pool with this ID.
-func (d *Dispatcher) cipherFor(ctx context.Context, poolID string) (cipher.AEAD, error) {
+func (d *Dispatcher) cipherFor(ctx context.Context, poolID string) (*seal.Box, error) {
 	d.mu.Lock()
 	aead, ok := d.ciphers[poolID]
 	d.mu.Unlock()
@@ -518,7 +518,7 @@ func (d *Dispatcher) cipherFor(ctx context.Context, poolID string) (cipher.AEAD,
 }
 
 // cipherOf returns p's outbox key, deriving and caching it on first use.
-func (d *Dispatcher) cipherOf(p pool.Pool) (cipher.AEAD, error) {
+func (d *Dispatcher) cipherOf(p pool.Pool) (*seal.Box, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if aead, ok := d.ciphers[p.ID]; ok {

@@ -1,33 +1,27 @@
 package dispatch
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/latchkey/latchkey/internal/deliver"
+	"github.com/latchkey/latchkey/internal/seal"
 )
 
 // ErrCannotOpen means a sealed message could not be opened: it was
 // tampered with, moved to another outbox row or pool, sealed under another
 // key, or written in an unknown format.
-var ErrCannotOpen = errors.New("sealed message cannot be opened")
+var ErrCannotOpen = seal.ErrCannotOpen
 
 const (
-	// sealVersion is the first byte of every sealed message, so the format
-	// can change without guessing what old rows hold.
+	// sealVersion is in the additional data of every sealed message, so
+	// the content's format can change without guessing what old rows hold.
 	sealVersion = 1
 	// keyInfo separates the outbox key from the other uses of a pool's
 	// HashKey (code and destination hashes).
 	keyInfo = "latchkey outbox v1"
-	// minKeyLen matches what otp.NewHasher asks of the same key.
-	minKeyLen = 32
 )
 
 // kind is sealed into the additional data, so that flipping a row's decoy
@@ -63,7 +57,7 @@ func Seal(rand io.Reader, hashKey []byte, id string, m deliver.Message) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("seal outbox message %s: %w", id, err)
 	}
-	return seal(rand, aead, id, kindReal, m)
+	return sealMessage(rand, aead, id, kindReal, m)
 }
 
 // Open decrypts a message that Seal sealed for row id of pool poolID. Any
@@ -74,23 +68,12 @@ func Open(hashKey []byte, id, poolID string, sealed []byte) (deliver.Message, er
 	if err != nil {
 		return deliver.Message{}, fmt.Errorf("open outbox message %s: %w", id, err)
 	}
-	return open(aead, id, poolID, kindReal, sealed)
+	return openMessage(aead, id, poolID, kindReal, sealed)
 }
 
 // newAEAD derives the pool's outbox key from its HashKey.
-func newAEAD(hashKey []byte) (cipher.AEAD, error) {
-	if len(hashKey) < minKeyLen {
-		return nil, fmt.Errorf("pool hash key has %d bytes, need at least %d", len(hashKey), minKeyLen)
-	}
-	key, err := hkdf.Key(sha256.New, hashKey, nil, keyInfo, 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive outbox key: %w", err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("derive outbox key: %w", err)
-	}
-	return cipher.NewGCM(block)
+func newAEAD(hashKey []byte) (*seal.Box, error) {
+	return seal.New(hashKey, keyInfo)
 }
 
 // additionalData binds a sealed message to its row. The ID is length
@@ -103,7 +86,7 @@ func additionalData(id, poolID string, k kind) []byte {
 	return append(ad, poolID...)
 }
 
-func seal(rand io.Reader, aead cipher.AEAD, id string, k kind, m deliver.Message) ([]byte, error) {
+func sealMessage(rand io.Reader, box *seal.Box, id string, k kind, m deliver.Message) ([]byte, error) {
 	if m.PoolID == "" {
 		return nil, fmt.Errorf("seal outbox message %s: message has no pool", id)
 	}
@@ -121,34 +104,21 @@ func seal(rand io.Reader, aead cipher.AEAD, id string, k kind, m deliver.Message
 	if err != nil {
 		return nil, fmt.Errorf("seal outbox message %s: %w", id, err)
 	}
-	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
-	out[0] = sealVersion
-	nonce := out[1:]
-	if _, err := io.ReadFull(rand, nonce); err != nil {
-		return nil, fmt.Errorf("seal outbox message %s: read nonce: %w", id, err)
+	defer clear(plain) // best effort: the code should not linger in the heap
+	out, err := box.Seal(rand, plain, additionalData(id, m.PoolID, k))
+	if err != nil {
+		return nil, fmt.Errorf("seal outbox message %s: %w", id, err)
 	}
-	out = aead.Seal(out, nonce, plain, additionalData(id, m.PoolID, k))
-	clear(plain) // best effort: the code should not linger in the heap
 	return out, nil
 }
 
-func open(aead cipher.AEAD, id, poolID string, k kind, sealed []byte) (deliver.Message, error) {
+func openMessage(box *seal.Box, id, poolID string, k kind, sealed []byte) (deliver.Message, error) {
 	fail := func(why string) (deliver.Message, error) {
 		return deliver.Message{}, fmt.Errorf("open outbox message %s of pool %s: %s: %w", id, poolID, why, ErrCannotOpen)
 	}
-	if len(sealed) == 0 {
-		return fail("empty")
-	}
-	if sealed[0] != sealVersion {
-		return fail(fmt.Sprintf("unknown format version %d", sealed[0]))
-	}
-	if len(sealed) < 1+aead.NonceSize()+aead.Overhead() {
-		return fail("truncated")
-	}
-	nonce, ct := sealed[1:1+aead.NonceSize()], sealed[1+aead.NonceSize():]
-	plain, err := aead.Open(nil, nonce, ct, additionalData(id, poolID, k))
+	plain, err := box.Open(sealed, additionalData(id, poolID, k))
 	if err != nil {
-		return fail("authentication failed (tampered, moved to another row or pool, or sealed under another key)")
+		return deliver.Message{}, fmt.Errorf("open outbox message %s of pool %s: %w", id, poolID, err)
 	}
 	defer clear(plain)
 	var sm sealedMessage
