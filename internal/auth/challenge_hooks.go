@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -11,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/limit"
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/seal"
 )
 
 // The sign-in's hook points, as Cognito calls its Lambda triggers:
@@ -38,9 +42,10 @@ import (
 // with userNotFound true and no attributes, as Cognito does; tokens are
 // never issued for a decoy, whatever DefineAuthChallenge answers.
 //
-// Private challenge parameters are kept in the session (pool.CustomChallenge)
-// and passed only to VerifyAuthChallengeResponse: never logged, never in an
-// error.
+// Private challenge parameters are kept in the session sealed under the
+// pool's key and bound to the session (pool.CustomChallenge.SealedPrivate),
+// and opened only to pass them to VerifyAuthChallengeResponse: never
+// stored in clear, logged, or put in an error.
 
 // signInHooks is what a sign-in's hook calls share: the pool's router, who
 // is signing in, and the caller's ClientMetadata.
@@ -211,9 +216,13 @@ func (e *Engine) createStep(ctx context.Context, h signInHooks, start signInStar
 			return nil, nil, err
 		}
 		as.Custom.Metadata = cr.ChallengeMetadata
-		as.Custom.Private = nil
+		as.Custom.SealedPrivate = nil
 		if len(cr.PrivateChallengeParameters) > 0 {
-			as.Custom.Private = pool.PrivateParameters(maps.Clone(cr.PrivateChallengeParameters))
+			sealed, err := e.sealPrivate(h.pool, as.ID, pool.PrivateParameters(cr.PrivateChallengeParameters))
+			if err != nil {
+				return nil, nil, internal("seal private challenge parameters", err)
+			}
+			as.Custom.SealedPrivate = sealed
 		}
 		// The hook's challenge replaces any built-in code of an earlier step.
 		as.CodeHash, as.Channel, as.Destination = nil, "", ""
@@ -222,7 +231,7 @@ func (e *Engine) createStep(ctx context.Context, h signInHooks, start signInStar
 		public[paramUsername] = as.Username
 		return public, nil, nil
 	}
-	as.Custom.Metadata, as.Custom.Private = "", nil
+	as.Custom.Metadata, as.Custom.SealedPrivate = "", nil
 	if reuse && as.CodeHash != nil {
 		ch := deliver.Channel(as.Channel)
 		masked := mask(ch, as.Destination)
@@ -254,10 +263,17 @@ func (e *Engine) createStep(ctx context.Context, h signInHooks, start signInStar
 // parameters, or the built-in constant-time check of the code's hash
 // (never right for a decoy, whose code was never sent).
 func (e *Engine) verifyStep(ctx context.Context, h signInHooks, s pool.AuthSession, answer string) (bool, error) {
+	var private pool.PrivateParameters
+	if h.router.Configured(hook.VerifyAuthChallengeResponse) {
+		var err error
+		if private, err = e.openPrivate(h.pool, s.ID, s.Custom.SealedPrivate); err != nil {
+			return false, internal("open private challenge parameters", err)
+		}
+	}
 	raw, ran, err := e.runHook(ctx, h.router, h.call(hook.VerifyAuthChallengeResponse, hook.SourceVerifyAuthChallengeResponse,
 		hook.VerifyAuthChallengeRequest{
 			UserAttributes:             h.attributes(),
-			PrivateChallengeParameters: hook.StringMap(s.Custom.Private),
+			PrivateChallengeParameters: hook.StringMap(private),
 			ChallengeAnswer:            answer,
 			ClientMetadata:             metadataOrNil(h.metadata),
 			UserNotFound:               h.user == nil,
@@ -277,6 +293,57 @@ func (e *Engine) verifyStep(ctx context.Context, h signInHooks, s pool.AuthSessi
 		return false, internal("check code", err)
 	}
 	return hs.Check(s.ID, answer, s.CodeHash) && !s.Decoy, nil
+}
+
+// privateInfo is the purpose of the key that seals private challenge
+// parameters, derived from the pool's HashKey.
+const privateInfo = "latchkey private challenge parameters v1"
+
+// sealPrivate seals a challenge's private parameters for session
+// sessionID of pool p: what the store keeps instead of the parameters.
+func (e *Engine) sealPrivate(p pool.Pool, sessionID string, private pool.PrivateParameters) ([]byte, error) {
+	box, err := seal.New(p.HashKey, privateInfo)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", p.ID, err)
+	}
+	plain, err := json.Marshal(map[string]string(private))
+	if err != nil {
+		return nil, fmt.Errorf("encode private challenge parameters: %w", err)
+	}
+	defer clear(plain)
+	return box.Seal(e.rand, plain, privateAD(p.ID, sessionID))
+}
+
+// openPrivate opens what sealPrivate sealed for the same session; no
+// sealed parameters are no parameters.
+func (e *Engine) openPrivate(p pool.Pool, sessionID string, sealed []byte) (pool.PrivateParameters, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	box, err := seal.New(p.HashKey, privateInfo)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", p.ID, err)
+	}
+	plain, err := box.Open(sealed, privateAD(p.ID, sessionID))
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", sessionID, err)
+	}
+	defer clear(plain)
+	var private pool.PrivateParameters
+	if err := json.Unmarshal(plain, &private); err != nil {
+		// Authenticated yet malformed: a bug in sealPrivate.
+		return nil, fmt.Errorf("session %s: malformed private challenge parameters", sessionID)
+	}
+	return private, nil
+}
+
+// privateAD binds sealed parameters to their pool and session (the
+// session's ID stays the same across its challenges; its Session string
+// does not). The pool ID is length-prefixed so no two pairs encode alike.
+func privateAD(poolID, sessionID string) []byte {
+	ad := binary.AppendUvarint(nil, uint64(len(poolID)))
+	ad = append(ad, poolID...)
+	return append(ad, sessionID...)
 }
 
 // hookChannel is the send-limit channel of challenges a CreateAuthChallenge

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -884,11 +885,58 @@ func TestHookedFailuresAndSecrets(t *testing.T) {
 	if strings.Contains(h.log.String(), secret) {
 		t.Errorf("the log shows the private parameter:\n%s", h.log.String())
 	}
-	// And the stored session does not print them either.
-	s := pool.AuthSession{Custom: pool.CustomChallenge{Private: pool.PrivateParameters{"answer": secret}}}
+	// The parameters type does not print them.
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
-		if strings.Contains(fmt.Sprintf(f, s), secret) {
-			t.Errorf("fmt %s of a session shows the private parameters", f)
+		if strings.Contains(fmt.Sprintf(f, pool.PrivateParameters{"answer": secret}), secret) {
+			t.Errorf("fmt %s of private parameters shows them", f)
 		}
+	}
+	// The store keeps them sealed: a copy of the database does not show
+	// them. (A session row is found by the SHA-256 of its Session string.)
+	live := h.mustInitiate(t, phone)
+	hash := sha256.Sum256([]byte(live.Session))
+	stored, err := h.st.GetSession(ctx, hash[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Custom.SealedPrivate) == 0 {
+		t.Fatal("the stored session has no private parameters")
+	}
+	if strings.Contains(fmt.Sprintf("%+v %s", stored, stored.Custom.SealedPrivate), secret) {
+		t.Fatal("the stored session holds the private parameters in clear")
+	}
+	if out, err := h.respond(ctx, live.Session, phone, secret); err != nil || out.Tokens == nil {
+		t.Fatalf("right answer to a sealed challenge: %+v, %v", out, err)
+	}
+}
+
+// Sealed private parameters are bound to their session: moved into
+// another session's row, they do not open, and the sign-in fails closed
+// with an internal error instead of verifying against them.
+func TestHookedSealedParametersBoundToSession(t *testing.T) {
+	rec := newChRecorder()
+	h := newChEngine(t, rec.wrap(rec.tutorial()), nil)
+	ctx := t.Context()
+	stored := func(session string) pool.AuthSession {
+		t.Helper()
+		hash := sha256.Sum256([]byte(session))
+		s, err := h.st.GetSession(ctx, hash[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := h.mustInitiate(t, phone), h.mustInitiate(t, phone)
+	codeA := rec.codes(phone)[0]
+	sa, sb := stored(a.Session), stored(b.Session)
+	next := sb
+	next.Custom.SealedPrivate = sa.Custom.SealedPrivate
+	if err := h.st.ReplaceSession(ctx, sb.TokenHash, next); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.respond(ctx, b.Session, phone, codeA)
+	chWantKind(t, "answer to a session holding another session's sealed parameters", err, pool.KindInternal, "")
+	if n := len(rec.calls(hook.VerifyAuthChallengeResponse)); n != 0 {
+		t.Fatalf("verify ran %d times with parameters that did not open", n)
 	}
 }

@@ -92,10 +92,12 @@ type CustomChallenge struct {
 	// Metadata is CreateAuthChallenge's challengeMetadata for the current
 	// challenge; it goes into History with the answer's result.
 	Metadata string `json:"metadata,omitempty"`
-	// Private are CreateAuthChallenge's privateChallengeParameters for the
-	// current challenge, passed to VerifyAuthChallengeResponse. They often
-	// hold the expected answer: never logged, never shown.
-	Private PrivateParameters `json:"private,omitempty"`
+	// SealedPrivate holds CreateAuthChallenge's privateChallengeParameters
+	// for the current challenge, sealed by the engine under the pool's key
+	// and bound to the session: they often hold the expected answer, which
+	// a copy of the database must not reveal. The engine opens them only to
+	// pass them to VerifyAuthChallengeResponse.
+	SealedPrivate []byte `json:"sealed_private,omitempty"`
 }
 
 // PrivateParameters are a challenge's private parameters. They are secrets:

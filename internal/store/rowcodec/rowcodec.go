@@ -178,7 +178,7 @@ func ScanUser(sc Scanner) (pool.User, error) {
 
 // ScanSession reads a sign-in session from a row of SessionColumns. The
 // custom_challenge column holds a.Custom as JSON (json.Marshal of it is
-// what the backends store); empty private parameters read back as nil.
+// what the backends store); empty sealed parameters read back as nil.
 func ScanSession(sc Scanner) (pool.AuthSession, error) {
 	var (
 		a                     pool.AuthSession
@@ -198,8 +198,8 @@ func ScanSession(sc Scanner) (pool.AuthSession, error) {
 	if err := json.Unmarshal([]byte(custom), &a.Custom); err != nil {
 		return pool.AuthSession{}, errors.New("decode custom challenge: invalid JSON document")
 	}
-	if len(a.Custom.Private) == 0 {
-		a.Custom.Private = nil
+	if len(a.Custom.SealedPrivate) == 0 {
+		a.Custom.SealedPrivate = nil
 	}
 	a.Kind = pool.SessionKind(kind)
 	a.CodeHash = FromNullBlob(codeHash)

@@ -24,9 +24,9 @@ func (s suite) testSessions(t *testing.T) {
 			{ChallengeName: pool.ChallengeCustom, ChallengeResult: true, ChallengeMetadata: `CODE "x" ü`},
 		}
 		full.Custom = pool.CustomChallenge{
-			Hooked:   true,
-			Metadata: `CODE-123456 "q" ü`,
-			Private:  pool.PrivateParameters{"answer": "123456", "colour": `blue "sky" ü`, "empty": ""},
+			Hooked:        true,
+			Metadata:      `CODE-123456 "q" ü`,
+			SealedPrivate: []byte{0x01, 0x00, 0xff, '"', 0x7f, 0xc3, 0xbc},
 		}
 		full.Attempts = 2
 		full.MaxAttempts = 5
@@ -194,7 +194,7 @@ func (s suite) testSessions(t *testing.T) {
 		next.Channel = "sms"
 		next.Destination = "+15550001234"
 		next.ExpiresAt = t0.Add(6*time.Minute + 789*time.Microsecond)
-		next.Custom = pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", Private: pool.PrivateParameters{"answer": "blue"}}
+		next.Custom = pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", SealedPrivate: []byte("sealed blue")}
 		must(t, "ReplaceSession", st.ReplaceSession(ctx, cur.TokenHash, next))
 
 		_, err := st.GetSession(ctx, cur.TokenHash)
@@ -237,7 +237,7 @@ func (s suite) testSessions(t *testing.T) {
 		cur := newSession("sess-1", hash("token 1"))
 		cur.Flow, cur.Challenge = pool.FlowCustomAuth, pool.ChallengeCustom
 		cur.CodeHash, cur.Channel, cur.Destination = nil, "", ""
-		cur.Custom = pool.CustomChallenge{Hooked: true, Metadata: "CODE-654321", Private: pool.PrivateParameters{"answer": "654321"}}
+		cur.Custom = pool.CustomChallenge{Hooked: true, Metadata: "CODE-654321", SealedPrivate: []byte("sealed 654321")}
 		must(t, "CreateSession", st.CreateSession(ctx, cur))
 
 		counted, err := st.ConsumeAttempt(ctx, cur.TokenHash, t0)
@@ -249,9 +249,9 @@ func (s suite) testSessions(t *testing.T) {
 			custom pool.CustomChallenge
 		}{
 			{"kept", cur.Custom},
-			{"changed", pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", Private: pool.PrivateParameters{"answer": "blue", "n": "2"}}},
+			{"changed", pool.CustomChallenge{Hooked: true, Metadata: "QUESTION", SealedPrivate: []byte("sealed blue 2")}},
 			{"metadata only", pool.CustomChallenge{Hooked: true, Metadata: "CODE-1"}},
-			{"private only", pool.CustomChallenge{Hooked: true, Private: pool.PrivateParameters{"k": "v"}}},
+			{"private only", pool.CustomChallenge{Hooked: true, SealedPrivate: []byte{0}}},
 			{"cleared", pool.CustomChallenge{}},
 		}
 		prev := cur
@@ -268,9 +268,9 @@ func (s suite) testSessions(t *testing.T) {
 			wantEqual(t, "history "+step.name, got.History, next.History)
 			prev = next
 		}
-		// An empty map of private parameters is no parameters.
+		// Empty sealed parameters are no parameters.
 		empty := newSession("sess-2", hash("token empty"))
-		empty.Custom = pool.CustomChallenge{Hooked: true, Private: pool.PrivateParameters{}}
+		empty.Custom = pool.CustomChallenge{Hooked: true, SealedPrivate: []byte{}}
 		must(t, "CreateSession empty", st.CreateSession(ctx, empty))
 		got, err := st.GetSession(ctx, empty.TokenHash)
 		must(t, "GetSession empty", err)
