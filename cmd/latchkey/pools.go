@@ -119,14 +119,9 @@ func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	fs := flag.NewFlagSet("pools create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	target := storeFlags(fs)
-	settings := pool.DefaultSettings()
 	name := fs.String("name", "", "name of the pool (required)")
 	region := fs.String("region", "local", "the part of the pool ID before the underscore")
-	fs.BoolVar(&settings.AutoConfirm, "auto-confirm", settings.AutoConfirm, "confirm users at sign-up (false: SignUp sends a confirmation code)")
-	fs.BoolVar(&settings.PreventUserExistenceErrors, "hide-user-existence", settings.PreventUserExistenceErrors, "answer for unknown users as for known ones")
-	fs.IntVar(&settings.CodeLength, "code-length", settings.CodeLength, "digits in a one-time code (6-10)")
-	fs.DurationVar(&settings.SessionTTL, "session-ttl", settings.SessionTTL, "lifetime of a sign-in session and its code (3m-15m)")
-	fs.StringVar(&settings.DefaultPhoneRegion, "default-phone-region", "", `ISO region for phone numbers given without "+" (empty: E.164 required)`)
+	basics := defineSettingsFlags(fs)
 	limits := defineLimitFlags(fs)
 	delivery := defineDeliveryFlags(fs)
 	opts := auth.ClientOptions{}
@@ -148,6 +143,8 @@ func poolsCreate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	settings := pool.DefaultSettings()
+	basics.apply(fs, &settings)
 	if err := limits.apply(fs, &settings); err != nil {
 		return err
 	}
@@ -187,6 +184,7 @@ func poolsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	fs.SetOutput(stderr)
 	target := storeFlags(fs)
 	name := fs.String("name", "", "new name of the pool")
+	basics := defineSettingsFlags(fs)
 	limits := defineLimitFlags(fs)
 	delivery := defineDeliveryFlags(fs)
 	hooks := defineHookFlags(fs)
@@ -218,13 +216,15 @@ func poolsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		if *name != "" {
 			*n = *name
 		}
+		changes = basics.apply(fs, s)
 		if err := limits.apply(fs, s); err != nil {
 			return err
 		}
-		var err error
-		if changes, err = delivery.apply(s); err != nil {
+		more, err := delivery.apply(s)
+		if err != nil {
 			return err
 		}
+		changes = append(changes, more...)
 		hookChanged, err = hooks.apply(s, func() (string, error) { return hook.NewSecret(rand.Reader) })
 		return err
 	})
