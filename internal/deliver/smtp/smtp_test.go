@@ -250,7 +250,12 @@ func startServer(t *testing.T, be *backend, cert *testCert, implicit bool) int {
 	srv.Domain = "localhost"
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
-	srv.ErrorLog = testLogger{t}
+	logger := &testLogger{t: t}
+	// Registered first, so it runs last: after it, the server's goroutines
+	// (which may outlive Close while a connection winds down) log nothing,
+	// as testing forbids logging once the test has completed.
+	t.Cleanup(logger.stop)
+	srv.ErrorLog = logger
 	var ln net.Listener
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -278,10 +283,34 @@ func startServer(t *testing.T, be *backend, cert *testCert, implicit bool) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-type testLogger struct{ t *testing.T }
+// testLogger sends the SMTP server's log to the test's, until stop.
+type testLogger struct {
+	t       *testing.T
+	mu      sync.Mutex
+	stopped bool
+}
 
-func (l testLogger) Printf(format string, v ...any) { l.t.Logf("smtp server: "+format, v...) }
-func (l testLogger) Println(v ...any)               { l.t.Log(append([]any{"smtp server:"}, v...)...) }
+func (l *testLogger) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
+
+func (l *testLogger) Printf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Logf("smtp server: "+format, v...)
+	}
+}
+
+func (l *testLogger) Println(v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Log(append([]any{"smtp server:"}, v...)...)
+	}
+}
 
 func baseConfig(port int) Config {
 	return Config{
