@@ -51,7 +51,9 @@ type Delivery struct {
 // Provider is one delivery provider in a channel's list.
 type Provider struct {
 	// Type is the provider's kind: "sns" or "twilio" for SMS, "ses" or
-	// "smtp" for email, "log" and "outbox" (development only) for both.
+	// "smtp" for email, "webhook" (a signed CustomSMSSender or
+	// CustomEmailSender event) for both, and "log" and "outbox"
+	// (development only) for both.
 	Type string `json:"type"`
 	// Name tells providers apart in logs and errors; "" means Type.
 	Name string `json:"name,omitempty"`

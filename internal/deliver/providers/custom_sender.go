@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/deliver"
 	"github.com/latchkey/latchkey/internal/hook"
@@ -39,6 +40,11 @@ import (
 // userAttributes holds only phone_number or email. callerContext.clientId
 // and request.clientMetadata are empty: a queued message does not carry
 // them.
+//
+// The same event, built and classified by the same code (eventSender), is
+// also what the "webhook" delivery provider sends (webhook.go): there it is
+// one provider of a channel's chain, configured in the pool's delivery
+// settings, and a failure fails over to the next provider.
 
 // Users finds the user a code message is for: by username, or by a
 // verified email or phone number. The store implements it.
@@ -76,37 +82,76 @@ func customSenderSource(trigger, purpose string) (string, error) {
 }
 
 // customSender is a pool's custom sender for one channel: a deliver.Sender
-// that invokes the hook.
+// that invokes the hook configured for the channel's trigger.
 type customSender struct {
-	trigger  string
-	invoker  hook.Invoker
-	region   string
-	users    Users
-	funcHook bool // a Go function: the sender bounds its time itself
+	trigger string
+	region  string
+	events  eventSender
 }
-
-// provider is the ProviderError.Provider of the sender's failures.
-func (s *customSender) provider() string { return s.trigger + " hook" }
 
 // Send hands m's code to the hook.
 func (s *customSender) Send(ctx context.Context, m deliver.Message) error {
-	source, err := customSenderSource(s.trigger, m.Purpose)
+	return s.events.send(ctx, s.trigger, s.region, m)
+}
+
+// eventSender hands code messages to a receiver of Cognito's
+// CustomSMSSender and CustomEmailSender events: it builds the event, invokes
+// the receiver and classifies its failures. The pools' custom sender hooks
+// (customSender) and the "webhook" delivery provider (webhookSender) both
+// send through one, so the event and the failures are the same on both
+// paths.
+type eventSender struct {
+	// provider is the ProviderError.Provider of its failures.
+	provider string
+	invoker  hook.Invoker
+	// users finds the recipient; nil sends the destination alone.
+	users Users
+	// timeout, when positive, bounds each invocation: a Go function hook
+	// does not bound its own time, as a webhook does.
+	timeout time.Duration
+}
+
+// send hands m's code to the receiver as trigger's event for a pool in
+// region. Its failures are *deliver.ProviderError: transient when the
+// receiver could not be reached, did not answer in time or was unavailable
+// (see transientHookError), permanent when it answered with an error or an
+// invalid answer. m's code never appears in their text.
+func (s *eventSender) send(ctx context.Context, trigger, region string, m deliver.Message) error {
+	ev, err := s.event(ctx, trigger, region, m)
 	if err != nil {
-		return &deliver.ProviderError{Provider: s.provider(), Err: err}
+		return err
+	}
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	if err := s.invoker.Invoke(ctx, trigger, ev); err != nil {
+		return &deliver.ProviderError{Provider: s.provider, Transient: transientHookError(ctx, err), Err: withoutCode(err, m.Code)}
+	}
+	return nil
+}
+
+// event builds the event of m for trigger: CustomSMSSender or
+// CustomEmailSender, with the triggerSource of m's purpose.
+func (s *eventSender) event(ctx context.Context, trigger, region string, m deliver.Message) (*hook.Event, error) {
+	source, err := customSenderSource(trigger, m.Purpose)
+	if err != nil {
+		return nil, &deliver.ProviderError{Provider: s.provider, Err: err}
 	}
 	userName, attrs, err := s.user(ctx, m)
 	if err != nil {
-		return &deliver.ProviderError{Provider: s.provider(), Transient: true, Err: err}
+		return nil, &deliver.ProviderError{Provider: s.provider, Transient: true, Err: err}
 	}
 	typ := hook.CustomSMSSenderRequestV1
-	if s.trigger == hook.CustomEmailSender {
+	if trigger == hook.CustomEmailSender {
 		typ = hook.CustomEmailSenderRequestV1
 	}
 	ev, err := hook.TypedEvent[hook.CustomSenderRequest, hook.EmptyResponse]{
 		Header: hook.Header{
 			Version:       hook.EventVersion(hook.LambdaV1),
 			TriggerSource: source,
-			Region:        s.region,
+			Region:        region,
 			UserPoolID:    m.PoolID,
 			UserName:      userName,
 			CallerContext: hook.CallerContext{AWSSDKVersion: hookSDKVersion},
@@ -114,17 +159,9 @@ func (s *customSender) Send(ctx context.Context, m deliver.Message) error {
 		Request: hook.CustomSenderRequest{Type: typ, Code: m.Code, UserAttributes: attrs},
 	}.Encode()
 	if err != nil {
-		return &deliver.ProviderError{Provider: s.provider(), Err: err}
+		return nil, &deliver.ProviderError{Provider: s.provider, Err: withoutCode(err, m.Code)}
 	}
-	if s.funcHook {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, hook.DefaultTimeout)
-		defer cancel()
-	}
-	if err := s.invoker.Invoke(ctx, s.trigger, ev); err != nil {
-		return &deliver.ProviderError{Provider: s.provider(), Transient: transientHookError(ctx, err), Err: err}
-	}
-	return nil
+	return ev, nil
 }
 
 // transientHookError reports whether a custom sender's failure may pass
@@ -137,8 +174,34 @@ func transientHookError(ctx context.Context, err error) bool {
 	return pool.KindOf(err) == pool.KindUnexpectedLambda
 }
 
+// codeRedacted replaces a message's code in an error's text.
+const codeRedacted = "[redacted]" // as the dispatcher redacts
+
+// withoutCode returns err with code taken out of its text: a receiver's
+// error answer may echo the code it was sent, and the Chain logs a
+// provider's failure before the dispatcher redacts it. errors.Is and As
+// still see err.
+func withoutCode(err error, code string) error {
+	if err == nil || code == "" || !strings.Contains(err.Error(), code) {
+		return err
+	}
+	return &redactedError{err: err, code: code}
+}
+
+// redactedError is an error whose text has a code replaced.
+type redactedError struct {
+	err  error
+	code string
+}
+
+func (e *redactedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.code, codeRedacted)
+}
+
+func (e *redactedError) Unwrap() error { return e.err }
+
 // user returns the userName and userAttributes of m's recipient.
-func (s *customSender) user(ctx context.Context, m deliver.Message) (string, hook.StringMap, error) {
+func (s *eventSender) user(ctx context.Context, m deliver.Message) (string, hook.StringMap, error) {
 	attr := pool.AttrEmail
 	if m.Channel == deliver.ChannelSMS {
 		attr = pool.AttrPhoneNumber
@@ -212,9 +275,9 @@ func (r *Router) buildCustomSenders(p pool.Pool) *customSenders {
 	}
 	for _, ch := range []deliver.Channel{deliver.ChannelSMS, deliver.ChannelEmail} {
 		trigger := customSenderTrigger(ch)
-		s := &customSender{trigger: trigger, region: p.Region, users: r.users}
+		s := &customSender{trigger: trigger, region: p.Region, events: eventSender{provider: trigger + " hook", users: r.users}}
 		if f := r.hookFuncs[trigger]; f != nil {
-			s.invoker, s.funcHook = hook.Funcs{trigger: f}, true
+			s.events.invoker, s.events.timeout = hook.Funcs{trigger: f}, hook.DefaultTimeout
 		} else if t, ok := cfg.Triggers[trigger]; ok {
 			if r.webhooks == nil {
 				cs.broken[ch] = fmt.Errorf("the pool's %s is a webhook, and this server has no webhook transport", trigger)
@@ -225,7 +288,7 @@ func (r *Router) buildCustomSenders(p pool.Pool) *customSenders {
 				cs.broken[ch] = fmt.Errorf("the pool's %s webhook: %w", trigger, err)
 				continue
 			}
-			s.invoker = wh
+			s.events.invoker = wh
 		} else {
 			continue
 		}

@@ -2,8 +2,9 @@
 // (pool.Delivery) and puts them behind one deliver.Sender.
 //
 // A Builder turns each configured provider into a deliver.Sender with the
-// provider's own package (sns, twilio, ses, smtp), reading its secrets from
-// the environment or files on this node (never from the store). A Chain
+// provider's own package (sns, twilio, ses, smtp; webhook sends the custom
+// sender events of package hook), reading its secrets from the environment
+// or files on this node (never from the store). A Chain
 // tries a channel's providers in order and fails over on any failure; each
 // provider has a circuit breaker. A Router is the server's one Sender: for
 // each message it finds the pool's chain for the channel (reloading the
@@ -40,6 +41,7 @@ import (
 	"github.com/latchkey/latchkey/internal/deliver/sns"
 	"github.com/latchkey/latchkey/internal/deliver/twilio"
 	"github.com/latchkey/latchkey/internal/email"
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/message"
 	"github.com/latchkey/latchkey/internal/phone"
 	"github.com/latchkey/latchkey/internal/pool"
@@ -51,6 +53,9 @@ const (
 	TypeTwilio = "twilio"
 	TypeSES    = "ses"
 	TypeSMTP   = "smtp"
+	// TypeWebhook sends Cognito's CustomSMSSender and CustomEmailSender
+	// events, signed, to a URL (see webhook.go).
+	TypeWebhook = "webhook"
 	// TypeLog and TypeOutbox are the development senders: they reveal
 	// codes, so they are built only on a server running with --dev.
 	TypeLog    = "log"
@@ -109,6 +114,15 @@ type Builder struct {
 	Outbox *deliver.Outbox
 	// Logger is the "log" provider's; discarded when nil.
 	Logger *slog.Logger
+	// Webhooks is the transport of the "webhook" providers: the process's
+	// one *hook.Webhooks. Without it a webhook provider cannot be built
+	// (validating one does not need it). NewRouter sets it to
+	// RouterConfig.Webhooks when nil.
+	Webhooks *hook.Webhooks
+	// Users finds the user a webhook provider's event is for (its userName
+	// and userAttributes); nil sends the destination alone. NewRouter sets
+	// it to the Router's users when nil.
+	Users Users
 	// Kinds adds provider types, or replaces built-in ones (tests).
 	Kinds map[string]Kind
 }
@@ -186,6 +200,7 @@ func (b *Builder) kinds() map[string]Kind {
 				}
 				return smtp.New(cfg, b.SMTPOptions...)
 			}},
+		TypeWebhook: b.webhookKind(both),
 		TypeLog: {Channels: both,
 			Check: func(raw json.RawMessage, _ map[string]string) error { return decodeStrict(raw, &struct{}{}, nil) },
 			New: func(context.Context, json.RawMessage, map[string]string) (deliver.Sender, error) {

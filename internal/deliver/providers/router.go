@@ -34,7 +34,8 @@ type Pools interface {
 type RouterConfig struct {
 	Pools Pools
 	// Builder builds the providers; nil is the zero Builder (the real
-	// providers, the process's environment).
+	// providers, the process's environment). Its Webhooks and Users, when
+	// nil, are taken from Webhooks and Users below.
 	Builder *Builder
 	// Fallback sends for a pool that configures no provider for a
 	// channel: the dev outbox and log with --dev. nil means
@@ -54,7 +55,8 @@ type RouterConfig struct {
 	// Webhooks is the transport of the pools' CustomSMSSender and
 	// CustomEmailSender webhooks (the process's one *hook.Webhooks, shared
 	// with the engine). nil: a pool whose hooks configure a custom sender
-	// as a webhook cannot send on that channel.
+	// as a webhook cannot send on that channel. It is also the transport of
+	// the "webhook" delivery providers, unless Builder has its own.
 	Webhooks *hook.Webhooks
 	// HookFuncs are in-process custom senders for every pool, by trigger
 	// name (hook.CustomSMSSender, hook.CustomEmailSender), for a program
@@ -62,8 +64,9 @@ type RouterConfig struct {
 	// the engine's HookFuncs do. Other triggers in it are ignored.
 	HookFuncs hook.Funcs
 	// Users finds the user a custom sender's event is for (its userName
-	// and userAttributes). nil uses Pools when it implements Users (the
-	// store does); otherwise events carry only the destination.
+	// and userAttributes), and a webhook provider's unless Builder has its
+	// own. nil uses Pools when it implements Users (the store does);
+	// otherwise events carry only the destination.
 	Users Users
 }
 
@@ -115,7 +118,6 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	}
 	r := &Router{
 		pools:    cfg.Pools,
-		builder:  cfg.Builder,
 		fallback: cfg.Fallback,
 		reload:   cfg.Reload,
 		now:      cfg.Now,
@@ -129,9 +131,19 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 	if r.users == nil {
 		r.users, _ = cfg.Pools.(Users)
 	}
-	if r.builder == nil {
-		r.builder = &Builder{}
+	// The Builder's webhook providers use the Router's transport and users
+	// unless it has its own. A copy: the caller's Builder is not changed.
+	b := Builder{}
+	if cfg.Builder != nil {
+		b = *cfg.Builder
 	}
+	if b.Webhooks == nil {
+		b.Webhooks = r.webhooks
+	}
+	if b.Users == nil {
+		b.Users = r.users
+	}
+	r.builder = &b
 	if r.fallback == nil {
 		r.fallback = deliver.Unavailable()
 	}

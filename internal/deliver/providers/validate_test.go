@@ -256,7 +256,7 @@ func TestDocsExamplesValidate(t *testing.T) {
 			types[p.Type] = true
 		}
 	}
-	for _, typ := range []string{TypeSNS, TypeTwilio, TypeSES, TypeSMTP} {
+	for _, typ := range []string{TypeSNS, TypeTwilio, TypeSES, TypeSMTP, TypeWebhook} {
 		if !types[typ] {
 			t.Errorf("docs/delivery.md has no worked example for %s", typ)
 		}
