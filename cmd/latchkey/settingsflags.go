@@ -31,36 +31,33 @@ func defineSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 // apply copies the flags given on fs into s and describes each change.
 func (f *settingsFlags) apply(fs *flag.FlagSet, s *pool.Settings) []string {
 	var changes []string
-	note := func(name string, from, to any) {
-		if from != to {
-			changes = append(changes, fmt.Sprintf("%s: %v (was %v)", name, to, from))
-		}
-	}
+	v := f.values
 	fs.Visit(func(fl *flag.Flag) {
-		v := f.values
 		switch fl.Name {
 		case "auto-confirm":
-			note("auto-confirm", s.AutoConfirm, v.AutoConfirm)
-			s.AutoConfirm = v.AutoConfirm
+			setting(&changes, fl.Name, &s.AutoConfirm, v.AutoConfirm)
 		case "hide-user-existence":
-			note("hide-user-existence", s.PreventUserExistenceErrors, v.PreventUserExistenceErrors)
-			s.PreventUserExistenceErrors = v.PreventUserExistenceErrors
+			setting(&changes, fl.Name, &s.PreventUserExistenceErrors, v.PreventUserExistenceErrors)
 		case "code-length":
-			note("code-length", s.CodeLength, v.CodeLength)
-			s.CodeLength = v.CodeLength
+			setting(&changes, fl.Name, &s.CodeLength, v.CodeLength)
 		case "max-attempts":
-			note("max-attempts", s.MaxAttempts, v.MaxAttempts)
-			s.MaxAttempts = v.MaxAttempts
+			setting(&changes, fl.Name, &s.MaxAttempts, v.MaxAttempts)
 		case "session-ttl":
-			note("session-ttl", s.SessionTTL, v.SessionTTL)
-			s.SessionTTL = v.SessionTTL
+			setting(&changes, fl.Name, &s.SessionTTL, v.SessionTTL)
 		case "sign-up-code-ttl":
-			note("sign-up-code-ttl", s.SignUpCodeTTL, v.SignUpCodeTTL)
-			s.SignUpCodeTTL = v.SignUpCodeTTL
+			setting(&changes, fl.Name, &s.SignUpCodeTTL, v.SignUpCodeTTL)
 		case "default-phone-region":
-			note("default-phone-region", s.DefaultPhoneRegion, v.DefaultPhoneRegion)
-			s.DefaultPhoneRegion = v.DefaultPhoneRegion
+			setting(&changes, fl.Name, &s.DefaultPhoneRegion, v.DefaultPhoneRegion)
 		}
 	})
 	return changes
+}
+
+// setting sets *dst to v and, if that changes it, appends a description
+// of the change to changes.
+func setting[T comparable](changes *[]string, name string, dst *T, v T) {
+	if *dst != v {
+		*changes = append(*changes, fmt.Sprintf("%s: %v (was %v)", name, v, *dst))
+	}
+	*dst = v
 }

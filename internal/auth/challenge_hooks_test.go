@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"regexp"
 	"slices"
@@ -285,7 +286,7 @@ func TestHookedTutorialSignIn(t *testing.T) {
 		}
 		code := codes[0]
 		want := map[string]string{"USERNAME": phone, "destination": chMask(phone)}
-		if !chSameMap(r.ChallengeParameters, want) {
+		if !maps.Equal(r.ChallengeParameters, want) {
 			t.Fatalf("ChallengeParameters %v, want %v", r.ChallengeParameters, want)
 		}
 		if h.codes.get(phone) != "" {
@@ -302,7 +303,7 @@ func TestHookedTutorialSignIn(t *testing.T) {
 			if r.ChallengeName != pool.ChallengeCustom || r.Session == prev || r.Tokens != nil {
 				t.Fatalf("wrong answer %d: %+v, want the challenge again under a new session", i+1, r)
 			}
-			if !chSameMap(r.ChallengeParameters, want) {
+			if !maps.Equal(r.ChallengeParameters, want) {
 				t.Fatalf("ChallengeParameters %v, want %v", r.ChallengeParameters, want)
 			}
 			// The old session string is dead.
@@ -365,18 +366,6 @@ func TestHookedTutorialSignIn(t *testing.T) {
 			t.Fatalf("create asked for %q", c.req.ChallengeName)
 		}
 	})
-}
-
-func chSameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // Only DefineAuthChallenge has a hook: create and verify are the built-in

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -302,7 +303,7 @@ func TestHookTutorialSignInOverWebhooks(t *testing.T) {
 		init := e.chStart(testPhone)
 		code := hr.lastSent(testPhone)
 		want := map[string]string{"USERNAME": testPhone, "destination": "+14*******71"}
-		if !chSameMap(init.ChallengeParameters, want) {
+		if !maps.Equal(init.ChallengeParameters, want) {
 			t.Fatalf("ChallengeParameters %v, want %v", init.ChallengeParameters, want)
 		}
 		session := aws.ToString(init.Session)
@@ -314,7 +315,7 @@ func TestHookTutorialSignInOverWebhooks(t *testing.T) {
 			if out.ChallengeName != types.ChallengeNameTypeCustomChallenge || out.AuthenticationResult != nil || aws.ToString(out.Session) == session {
 				t.Fatalf("wrong answer %d: %+v, want the challenge again under a new Session", i+1, out)
 			}
-			if !chSameMap(out.ChallengeParameters, want) {
+			if !maps.Equal(out.ChallengeParameters, want) {
 				t.Fatalf("ChallengeParameters %v, want %v", out.ChallengeParameters, want)
 			}
 			if got := hr.last(hook.CreateAuthChallenge).req.session; len(got) != i+1 || got[i].ChallengeMetadata != "CODE-"+code {
@@ -394,18 +395,6 @@ func TestHookRemovedMidSignIn(t *testing.T) {
 	if err != nil || out.AuthenticationResult == nil {
 		t.Fatalf("the built-in code: %+v, %v", out, err)
 	}
-}
-
-func chSameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // A flow other than the built-in code, defined only by webhooks: a code,
