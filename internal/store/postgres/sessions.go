@@ -25,7 +25,7 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	if err != nil {
 		return fmt.Errorf("create session: encode history: %w", err)
 	}
-	custom, err := encodeCustom(a.Custom)
+	custom, err := rowcodec.EncodeCustom(a.Custom)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -132,7 +132,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	if err != nil {
 		return fmt.Errorf("replace session: encode history: %w", err)
 	}
-	custom, err := encodeCustom(next.Custom)
+	custom, err := rowcodec.EncodeCustom(next.Custom)
 	if err != nil {
 		return fmt.Errorf("replace session: %w", err)
 	}
@@ -170,15 +170,4 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return wrapErr("delete session", err)
 	}
 	return nil
-}
-
-// encodeCustom is the custom_challenge column: a session's Custom as JSON,
-// "{}" for a built-in sign-in. Its errors never show the document, which
-// holds the challenge's private parameters.
-func encodeCustom(c pool.CustomChallenge) (string, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", errors.New("encode custom challenge")
-	}
-	return string(b), nil
 }

@@ -176,6 +176,17 @@ func ScanUser(sc Scanner) (pool.User, error) {
 	return u, nil
 }
 
+// EncodeCustom is the custom_challenge column of a session: its Custom as
+// JSON, "{}" for a built-in sign-in; ScanSession decodes it. Its errors
+// never show the document.
+func EncodeCustom(c pool.CustomChallenge) (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", errors.New("encode custom challenge")
+	}
+	return string(b), nil
+}
+
 // ScanSession reads a sign-in session from a row of SessionColumns. The
 // custom_challenge column holds a.Custom as JSON (json.Marshal of it is
 // what the backends store); empty sealed parameters read back as nil.
