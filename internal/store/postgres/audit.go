@@ -20,7 +20,7 @@ func (s *Store) AppendAudit(ctx context.Context, ev store.AuditEvent) (int64, er
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	var id int64
-	err = s.db.QueryRow(ctx,
+	err = s.q().QueryRow(ctx,
 		`INSERT INTO audit_events (pool_id, at, type, username, sub, client_id, source_ip, detail, expires_at)
 		 VALUES (`+placeholders(9)+`) RETURNING id`,
 		ev.PoolID, rowcodec.MS(ev.At), ev.Type, ev.Username, ev.Sub, ev.ClientID, ev.SourceIP,
@@ -43,7 +43,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	args = append(args, int64(rowcodec.AuditLimit(f.Limit)))
 	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
 
-	rows, err := s.db.Query(ctx, q, args...)
+	rows, err := s.q().Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list audit events", err)
 	}

@@ -12,7 +12,7 @@ import (
 func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	// An upsert on the primary key: the new code replaces the old one in a
 	// single statement, so there is never a moment with two or none.
-	_, err := s.db.Exec(ctx,
+	_, err := s.q().Exec(ctx,
 		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (`+placeholders(8)+`)
 		 ON CONFLICT (pool_id, username, purpose) DO UPDATE SET
 		   hash = excluded.hash, attempts = excluded.attempts,
@@ -28,7 +28,7 @@ func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 
 // ConsumeCodeAttempt works as ConsumeAttempt: see consumeAttempt.
 func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
-	c, err := consumeAttempt(ctx, s.db, now, rowcodec.ScanCode,
+	c, err := consumeAttempt(ctx, s.q(), now, rowcodec.ScanCode,
 		`UPDATE codes SET attempts = attempts + 1
 		 WHERE pool_id = $1 AND username = $2 AND purpose = $3
 		   AND attempts < max_attempts AND expires_at > $4
@@ -45,7 +45,7 @@ func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpos
 // DeleteCode is one DELETE: of concurrent callers, those that waited for
 // the first one's row lock find the row gone.
 func (s *Store) DeleteCode(ctx context.Context, poolID, username, purpose string) error {
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`DELETE FROM codes WHERE pool_id = $1 AND username = $2 AND purpose = $3`,
 		poolID, username, purpose)
 	if err == nil {

@@ -50,6 +50,17 @@ func mustAffect(tag pgconn.CommandTag) error {
 	return nil
 }
 
+// insertedOne returns pool.ErrConflict when an INSERT ... ON CONFLICT DO
+// NOTHING inserted no row. Inserts that a caller may see refused take this
+// form rather than failing with a unique violation, because a failed
+// statement aborts the whole transaction of a unit of work.
+func insertedOne(op string, tag pgconn.CommandTag) error {
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s: %w", op, pool.ErrConflict)
+	}
+	return nil
+}
+
 // sqlState returns the SQLSTATE of a PostgreSQL error, or "".
 func sqlState(err error) string {
 	var pe *pgconn.PgError

@@ -97,7 +97,7 @@ func (s *Store) ReturnTokens(ctx context.Context, l store.Limit, n int, now time
 	}
 	// SET expressions all read the row as it was, so both columns get the
 	// same value.
-	if _, err := s.db.Exec(ctx,
+	if _, err := s.q().Exec(ctx,
 		`UPDATE limits SET tat = GREATEST($1, tat - $2), expires_at = GREATEST($1, tat - $2) WHERE key = $3`,
 		rowcodec.MS(now), back, l.Key); err != nil {
 		return wrapErr(fmt.Sprintf("return tokens to %q", l.Key), err)
@@ -112,7 +112,7 @@ func (s *Store) LimitTokens(ctx context.Context, l store.Limit, now time.Time) (
 	}
 	nowMS := rowcodec.MS(now)
 	tat := nowMS // a missing bucket is full
-	err = s.db.QueryRow(ctx, `SELECT tat FROM limits WHERE key = $1`, l.Key).Scan(&tat)
+	err = s.q().QueryRow(ctx, `SELECT tat FROM limits WHERE key = $1`, l.Key).Scan(&tat)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, wrapErr(fmt.Sprintf("count tokens of %q", l.Key), err)
 	}
@@ -120,14 +120,14 @@ func (s *Store) LimitTokens(ctx context.Context, l store.Limit, now time.Time) (
 }
 
 func (s *Store) ResetLimit(ctx context.Context, key string) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM limits WHERE key = $1`, key); err != nil {
+	if _, err := s.q().Exec(ctx, `DELETE FROM limits WHERE key = $1`, key); err != nil {
 		return wrapErr(fmt.Sprintf("reset limit %q", key), err)
 	}
 	return nil
 }
 
 func (s *Store) RecordFailure(ctx context.Context, f store.Failure) error {
-	if _, err := s.db.Exec(ctx,
+	if _, err := s.q().Exec(ctx,
 		`INSERT INTO failures (pool_id, account, session_id, source, at, expires_at)
 		 VALUES ($1, $2, $3, $4, $5, $6)`,
 		f.PoolID, f.Account, f.SessionID, f.Source, rowcodec.MS(f.At), rowcodec.MS(f.ExpiresAt)); err != nil {
@@ -140,7 +140,7 @@ func (s *Store) RecordFailure(ctx context.Context, f store.Failure) error {
 // one's row lock finds the row gone and skips it, so each row is deleted,
 // and counted, by exactly one caller.
 func (s *Store) ForgiveFailures(ctx context.Context, poolID, account, sessionID, source string, now time.Time) (int, error) {
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`DELETE FROM failures
 		 WHERE pool_id = $1 AND account = $2 AND expires_at > $3
 		   AND (($4 <> '' AND session_id = $4) OR ($5 <> '' AND source = $5))`,

@@ -16,14 +16,15 @@ import (
 // phone number or email address.
 
 func (s *Store) EnqueueMessage(ctx context.Context, m store.OutboxMessage) error {
-	_, err := s.db.Exec(ctx,
-		`INSERT INTO outbox (`+rowcodec.OutboxColumns+`) VALUES (`+placeholders(12)+`)`,
+	tag, err := s.q().Exec(ctx,
+		`INSERT INTO outbox (`+rowcodec.OutboxColumns+`) VALUES (`+placeholders(12)+`)
+		 ON CONFLICT DO NOTHING`,
 		m.ID, m.PoolID, m.Channel, m.Destination, m.Purpose, m.Decoy, nonNilBlob(m.Sealed),
 		m.Attempts, m.LastError, rowcodec.MS(m.CreatedAt), rowcodec.MS(m.NotBefore), rowcodec.MS(m.ExpiresAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("enqueue message %q", m.ID), err)
 	}
-	return nil
+	return insertedOne(fmt.Sprintf("enqueue message %q", m.ID), tag)
 }
 
 // ClaimMessages locks the oldest claimable rows with FOR UPDATE SKIP LOCKED
@@ -66,7 +67,7 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 }
 
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM outbox WHERE id = $1`, id)
+	tag, err := s.q().Exec(ctx, `DELETE FROM outbox WHERE id = $1`, id)
 	if err == nil {
 		err = mustAffect(tag)
 	}
@@ -77,7 +78,7 @@ func (s *Store) DeleteMessage(ctx context.Context, id string) error {
 }
 
 func (s *Store) DeferMessage(ctx context.Context, id string, notBefore time.Time, lastError string) error {
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`UPDATE outbox SET not_before = $1, last_error = $2 WHERE id = $3`,
 		rowcodec.MS(notBefore), lastError, id)
 	if err == nil {

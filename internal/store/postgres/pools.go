@@ -78,7 +78,7 @@ func (s *Store) CreateFirstPool(ctx context.Context, p pool.Pool, c pool.Client,
 }
 
 func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
-	p, err := rowcodec.ScanPool(s.db.QueryRow(ctx,
+	p, err := rowcodec.ScanPool(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.PoolColumns+` FROM pools WHERE id = $1`, id))
 	if err != nil {
 		return pool.Pool{}, wrapErr(fmt.Sprintf("get pool %q", id), err)
@@ -87,7 +87,7 @@ func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
 }
 
 func (s *Store) ListPools(ctx context.Context) ([]pool.Pool, error) {
-	rows, err := s.db.Query(ctx,
+	rows, err := s.q().Query(ctx,
 		`SELECT `+rowcodec.PoolColumns+` FROM pools ORDER BY created_at, seq`)
 	if err != nil {
 		return nil, wrapErr("list pools", err)
@@ -116,7 +116,7 @@ func insertClient(ctx context.Context, ex execer, c pool.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
-	c, err := rowcodec.ScanClient(s.db.QueryRow(ctx,
+	c, err := rowcodec.ScanClient(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = $1`, id))
 	if err != nil {
 		return pool.Client{}, wrapErr(fmt.Sprintf("get client %q", id), err)
@@ -125,7 +125,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
 }
 
 func (s *Store) ListClients(ctx context.Context, poolID string) ([]pool.Client, error) {
-	rows, err := s.db.Query(ctx,
+	rows, err := s.q().Query(ctx,
 		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE pool_id = $1 ORDER BY created_at, seq`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list clients of pool %q", poolID), err)
@@ -152,7 +152,7 @@ func insertSigningKey(ctx context.Context, ex execer, k pool.SigningKey) error {
 }
 
 func (s *Store) ListSigningKeys(ctx context.Context, poolID string) ([]pool.SigningKey, error) {
-	rows, err := s.db.Query(ctx,
+	rows, err := s.q().Query(ctx,
 		`SELECT `+rowcodec.SigningKeyColumns+` FROM signing_keys WHERE pool_id = $1 ORDER BY created_at DESC, seq DESC`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list signing keys of pool %q", poolID), err)
@@ -187,7 +187,7 @@ func (s *Store) UpdatePoolSettings(ctx context.Context, id, name string, setting
 	if err != nil {
 		return fmt.Errorf("update pool %q: encode settings: %w", id, err)
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE pools SET name = $1, settings = $2 WHERE id = $3`, name, string(enc), id)
+	tag, err := s.q().Exec(ctx, `UPDATE pools SET name = $1, settings = $2 WHERE id = $3`, name, string(enc), id)
 	if err != nil {
 		return wrapErr(fmt.Sprintf("update pool %q", id), err)
 	}

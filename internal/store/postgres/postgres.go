@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -31,6 +32,9 @@ import (
 // share the database.
 type Store struct {
 	db *pgxpool.Pool
+	// tx, when set, is the transaction of a unit of work (Update): this
+	// Store is then a store.Tx whose every statement runs in it.
+	tx pgx.Tx
 	// firstPoolLock keys the advisory lock of CreateFirstPool.
 	firstPoolLock int64
 }
@@ -208,11 +212,48 @@ func (s *Store) amcheckSchema(ctx context.Context) (schema string, ok bool, err 
 // aborted to break a deadlock or a serialization conflict.
 const maxTxTries = 5
 
+// querier is what both the connection pool and a transaction can run.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// q is where statements go: the unit of work's transaction, else the pool.
+func (s *Store) q() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db
+}
+
+// Update runs fn in one READ COMMITTED transaction; see store.Store. A
+// transaction aborted as a deadlock victim or for a serialization failure
+// is run again from the start.
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	if s.tx != nil {
+		return s.inTx(ctx, func(pgx.Tx) error { return fn(s) })
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		return fn(&Store{db: s.db, tx: tx, firstPoolLock: s.firstPoolLock})
+	})
+	if err != nil {
+		return fmt.Errorf("unit of work: %w", err)
+	}
+	return nil
+}
+
 // inTx runs fn in a READ COMMITTED transaction and commits it. A
 // transaction that PostgreSQL aborted as a deadlock victim or for a
 // serialization failure did nothing, so it is rerun from the start; fn must
-// therefore only touch the database and its own results.
+// therefore only touch the database and its own results. Inside a unit of
+// work (s.tx set) fn runs under a savepoint of that transaction instead, so
+// a method that fails part-way changes nothing and leaves the transaction
+// usable; the unit of work as a whole is what gets rerun.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if s.tx != nil {
+		return pgx.BeginFunc(ctx, s.tx, fn)
+	}
 	var err error
 	for range maxTxTries {
 		err = pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)

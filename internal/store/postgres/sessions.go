@@ -29,19 +29,20 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	_, err = s.db.Exec(ctx,
-		`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (`+placeholders(19)+`)`,
+	tag, err := s.q().Exec(ctx,
+		`INSERT INTO sessions (`+rowcodec.SessionColumns+`) VALUES (`+placeholders(19)+`)
+		 ON CONFLICT DO NOTHING`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
 		a.Challenge, string(history), toNullBlob(a.CodeHash), a.Attempts, a.MaxAttempts,
 		a.Channel, a.Destination, rowcodec.MS(a.CreatedAt), rowcodec.MS(a.ExpiresAt), custom)
 	if err != nil {
 		return wrapErr("create session", err)
 	}
-	return nil
+	return insertedOne("create session", tag)
 }
 
 func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSession, error) {
-	a, err := rowcodec.ScanSession(s.db.QueryRow(ctx,
+	a, err := rowcodec.ScanSession(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return pool.AuthSession{}, wrapErr("get session", err)
@@ -50,7 +51,7 @@ func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSess
 }
 
 func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.Time) (pool.AuthSession, error) {
-	a, err := consumeAttempt(ctx, s.db, now, rowcodec.ScanSession,
+	a, err := consumeAttempt(ctx, s.q(), now, rowcodec.ScanSession,
 		`UPDATE sessions SET attempts = attempts + 1
 		 WHERE token_hash = $1 AND attempts < max_attempts AND expires_at > $2
 		 RETURNING `+rowcodec.SessionColumns,
@@ -60,11 +61,6 @@ func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.T
 		return pool.AuthSession{}, wrapErr("consume session attempt", err)
 	}
 	return a, nil
-}
-
-// querier is what consumeAttempt needs: the pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // consumeAttempt counts one attempt on the row that key identifies. update
@@ -141,7 +137,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	// different session by mistake. Attempts and max_attempts are left
 	// alone: only ConsumeAttempt moves the counter, so a rotation racing a
 	// concurrent answer cannot undo its increment.
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`UPDATE sessions SET token_hash = $1, kind = $2, username = $3, sub = $4, decoy = $5, flow = $6,
 		 challenge = $7, history = $8, code_hash = $9,
 		 channel = $10, destination = $11, expires_at = $12, custom_challenge = $13
@@ -162,7 +158,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 // DeleteSession is one DELETE: a caller that waited for a concurrent
 // delete's row lock finds the row gone and affects nothing.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	tag, err := s.q().Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
 	if err == nil {
 		err = mustAffect(tag)
 	}

@@ -19,7 +19,7 @@ func (s *Store) DeleteExpired(ctx context.Context, kind store.Expiring, now time
 	if err != nil {
 		return 0, err
 	}
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`DELETE FROM `+table+` WHERE ctid IN (
 		   SELECT ctid FROM `+table+` WHERE expires_at <= $1 LIMIT $2
 		 ) AND expires_at <= $1`,

@@ -13,18 +13,19 @@ import (
 // of access tokens); hashes never do.
 
 func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) error {
-	_, err := s.db.Exec(ctx,
-		`INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES (`+placeholders(10)+`)`,
+	tag, err := s.q().Exec(ctx,
+		`INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES (`+placeholders(10)+`)
+		 ON CONFLICT DO NOTHING`,
 		t.ID, t.Hash, t.PoolID, t.ClientID, t.Sub, t.Username,
 		rowcodec.MS(t.AuthTime), rowcodec.MS(t.CreatedAt), rowcodec.MS(t.ExpiresAt), rowcodec.NullMS(t.RevokedAt))
 	if err != nil {
 		return wrapErr(fmt.Sprintf("create refresh token %q", t.ID), err)
 	}
-	return nil
+	return insertedOne(fmt.Sprintf("create refresh token %q", t.ID), tag)
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshToken, error) {
-	t, err := rowcodec.ScanRefreshToken(s.db.QueryRow(ctx,
+	t, err := rowcodec.ScanRefreshToken(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr("get refresh token by hash", err)
@@ -33,7 +34,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshT
 }
 
 func (s *Store) GetRefreshTokenByID(ctx context.Context, id string) (pool.RefreshToken, error) {
-	t, err := rowcodec.ScanRefreshToken(s.db.QueryRow(ctx,
+	t, err := rowcodec.ScanRefreshToken(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE id = $1`, id))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr(fmt.Sprintf("get refresh token %q", id), err)
@@ -45,7 +46,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 	op := fmt.Sprintf("revoke refresh token %q", id)
 	// revoked_at IS NULL keeps the first revocation time: a concurrent
 	// revoker that waited for the row lock re-checks it and changes nothing.
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`UPDATE refresh_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
 		rowcodec.MS(at), id)
 	if err != nil {
@@ -56,7 +57,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 	}
 	// Nothing changed: already revoked (fine) or no such token.
 	var exists bool
-	if err := s.db.QueryRow(ctx,
+	if err := s.q().QueryRow(ctx,
 		`SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return wrapErr(op, err)
 	}
@@ -69,7 +70,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 func (s *Store) RevokeUserRefreshTokens(ctx context.Context, poolID, sub string, at time.Time) (int, error) {
 	op := fmt.Sprintf("revoke refresh tokens of user with sub %q in pool %q", sub, poolID)
 	// Live means neither revoked nor expired at the revocation time.
-	tag, err := s.db.Exec(ctx,
+	tag, err := s.q().Exec(ctx,
 		`UPDATE refresh_tokens SET revoked_at = $1
 		 WHERE pool_id = $2 AND sub = $3 AND revoked_at IS NULL AND expires_at > $1`,
 		rowcodec.MS(at), poolID, sub)

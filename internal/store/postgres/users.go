@@ -137,7 +137,7 @@ func deleteUserData(ctx context.Context, tx pgx.Tx, poolID, sub, username string
 }
 
 func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+	u, err := rowcodec.ScanUser(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND username = $2`, poolID, username))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user %q in pool %q", username, poolID), err)
@@ -151,7 +151,7 @@ var userColumnsU = rowcodec.Qualify("u", rowcodec.UserColumns)
 // GetUserByIdentifier is one statement, so it reads the identifier and
 // the user from one snapshot.
 func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+	u, err := rowcodec.ScanUser(s.q().QueryRow(ctx,
 		`SELECT `+userColumnsU+` FROM identifiers i
 		 JOIN users u ON u.pool_id = i.pool_id AND u.sub = i.sub
 		 WHERE i.pool_id = $1 AND i.identifier = $2`, poolID, identifier))
@@ -162,7 +162,7 @@ func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier stri
 }
 
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.db.QueryRow(ctx,
+	u, err := rowcodec.ScanUser(s.q().QueryRow(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND sub = $2`, poolID, sub))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user with sub %q in pool %q", sub, poolID), err)
@@ -241,7 +241,7 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	// makes > and ORDER BY compare bytes. Asking for one row more than the
 	// page tells whether another page exists, so next is "" on the last
 	// page even when it is exactly full.
-	rows, err := s.db.Query(ctx,
+	rows, err := s.q().Query(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = $1 AND username > $2
 		 ORDER BY username LIMIT $3`, poolID, after, int64(limit)+1)
 	if err != nil {

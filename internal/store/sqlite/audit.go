@@ -18,7 +18,7 @@ func (s *Store) AppendAudit(ctx context.Context, ev store.AuditEvent) (int64, er
 	// The single writer commits events in the order it numbers them, so a
 	// reader paging by ID never sees a later ID before an earlier one.
 	var id int64
-	err = s.w.QueryRowContext(ctx,
+	err = s.writer().QueryRowContext(ctx,
 		`INSERT INTO audit_events (pool_id, at, type, username, sub, client_id, source_ip, detail, expires_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		ev.PoolID, rowcodec.MS(ev.At), ev.Type, ev.Username, ev.Sub, ev.ClientID, ev.SourceIP,
@@ -41,7 +41,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, rowcodec.AuditLimit(f.Limit))
 
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.reader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list audit events", err)
 	}

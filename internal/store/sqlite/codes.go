@@ -14,7 +14,7 @@ import (
 func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	// An upsert on the primary key: the new code replaces the old one in a
 	// single statement, so there is never a moment with two or none.
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.writer().ExecContext(ctx,
 		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (pool_id, username, purpose) DO UPDATE SET
 		   hash = excluded.hash, attempts = excluded.attempts,
@@ -63,7 +63,7 @@ func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpos
 }
 
 func (s *Store) DeleteCode(ctx context.Context, poolID, username, purpose string) error {
-	res, err := s.w.ExecContext(ctx,
+	res, err := s.writer().ExecContext(ctx,
 		`DELETE FROM codes WHERE pool_id = ? AND username = ? AND purpose = ?`,
 		poolID, username, purpose)
 	if err == nil {

@@ -49,7 +49,7 @@ func mustAffect(res sql.Result) error {
 // execCount runs a statement on the writer connection and returns how many
 // rows it changed; op names it in errors.
 func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (int, error) {
-	res, err := s.w.ExecContext(ctx, query, args...)
+	res, err := s.writer().ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}

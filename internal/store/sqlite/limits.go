@@ -78,7 +78,7 @@ func (s *Store) ReturnTokens(ctx context.Context, l store.Limit, n int, now time
 	nowMS := rowcodec.MS(now)
 	// SET expressions all read the row as it was, so both columns get the
 	// same value.
-	if _, err := s.w.ExecContext(ctx,
+	if _, err := s.writer().ExecContext(ctx,
 		`UPDATE limits SET tat = max(?, tat - ?), expires_at = max(?, tat - ?) WHERE key = ?`,
 		nowMS, back, nowMS, back, l.Key); err != nil {
 		return wrapErr(fmt.Sprintf("return tokens to %q", l.Key), err)
@@ -93,7 +93,7 @@ func (s *Store) LimitTokens(ctx context.Context, l store.Limit, now time.Time) (
 	}
 	nowMS := rowcodec.MS(now)
 	tat := nowMS // a missing bucket is full
-	err = s.r.QueryRowContext(ctx, `SELECT tat FROM limits WHERE key = ?`, l.Key).Scan(&tat)
+	err = s.reader().QueryRowContext(ctx, `SELECT tat FROM limits WHERE key = ?`, l.Key).Scan(&tat)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, wrapErr(fmt.Sprintf("count tokens of %q", l.Key), err)
 	}
@@ -101,14 +101,14 @@ func (s *Store) LimitTokens(ctx context.Context, l store.Limit, now time.Time) (
 }
 
 func (s *Store) ResetLimit(ctx context.Context, key string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM limits WHERE key = ?`, key); err != nil {
+	if _, err := s.writer().ExecContext(ctx, `DELETE FROM limits WHERE key = ?`, key); err != nil {
 		return wrapErr(fmt.Sprintf("reset limit %q", key), err)
 	}
 	return nil
 }
 
 func (s *Store) RecordFailure(ctx context.Context, f store.Failure) error {
-	if _, err := s.w.ExecContext(ctx,
+	if _, err := s.writer().ExecContext(ctx,
 		`INSERT INTO failures (pool_id, account, session_id, source, at, expires_at)
 		 VALUES (?, ?, ?, ?, ?, ?)`,
 		f.PoolID, f.Account, f.SessionID, f.Source, rowcodec.MS(f.At), rowcodec.MS(f.ExpiresAt)); err != nil {

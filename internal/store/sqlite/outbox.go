@@ -15,7 +15,7 @@ import (
 // phone number or email address.
 
 func (s *Store) EnqueueMessage(ctx context.Context, m store.OutboxMessage) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.writer().ExecContext(ctx,
 		`INSERT INTO outbox (`+rowcodec.OutboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.PoolID, m.Channel, m.Destination, m.Purpose, m.Decoy, nonNilBlob(m.Sealed),
 		m.Attempts, m.LastError, rowcodec.MS(m.CreatedAt), rowcodec.MS(m.NotBefore), rowcodec.MS(m.ExpiresAt))
@@ -60,7 +60,7 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 }
 
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+	res, err := s.writer().ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -71,7 +71,7 @@ func (s *Store) DeleteMessage(ctx context.Context, id string) error {
 }
 
 func (s *Store) DeferMessage(ctx context.Context, id string, notBefore time.Time, lastError string) error {
-	res, err := s.w.ExecContext(ctx,
+	res, err := s.writer().ExecContext(ctx,
 		`UPDATE outbox SET not_before = ?, last_error = ? WHERE id = ?`,
 		rowcodec.MS(notBefore), lastError, id)
 	if err == nil {

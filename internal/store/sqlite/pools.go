@@ -68,7 +68,7 @@ func (s *Store) CreateFirstPool(ctx context.Context, p pool.Pool, c pool.Client,
 }
 
 func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
-	p, err := rowcodec.ScanPool(s.r.QueryRowContext(ctx,
+	p, err := rowcodec.ScanPool(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.PoolColumns+` FROM pools WHERE id = ?`, id))
 	if err != nil {
 		return pool.Pool{}, wrapErr(fmt.Sprintf("get pool %q", id), err)
@@ -77,7 +77,7 @@ func (s *Store) GetPool(ctx context.Context, id string) (pool.Pool, error) {
 }
 
 func (s *Store) ListPools(ctx context.Context) ([]pool.Pool, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.reader().QueryContext(ctx,
 		`SELECT `+rowcodec.PoolColumns+` FROM pools ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, wrapErr("list pools", err)
@@ -106,7 +106,7 @@ func insertClient(ctx context.Context, ex execer, c pool.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
-	c, err := rowcodec.ScanClient(s.r.QueryRowContext(ctx,
+	c, err := rowcodec.ScanClient(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE id = ?`, id))
 	if err != nil {
 		return pool.Client{}, wrapErr(fmt.Sprintf("get client %q", id), err)
@@ -115,7 +115,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (pool.Client, error) {
 }
 
 func (s *Store) ListClients(ctx context.Context, poolID string) ([]pool.Client, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.reader().QueryContext(ctx,
 		`SELECT `+rowcodec.ClientColumns+` FROM clients WHERE pool_id = ? ORDER BY created_at, rowid`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list clients of pool %q", poolID), err)
@@ -142,7 +142,7 @@ func insertSigningKey(ctx context.Context, ex execer, k pool.SigningKey) error {
 }
 
 func (s *Store) ListSigningKeys(ctx context.Context, poolID string) ([]pool.SigningKey, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.reader().QueryContext(ctx,
 		`SELECT `+rowcodec.SigningKeyColumns+` FROM signing_keys WHERE pool_id = ? ORDER BY created_at DESC, rowid DESC`, poolID)
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("list signing keys of pool %q", poolID), err)
@@ -177,7 +177,7 @@ func (s *Store) UpdatePoolSettings(ctx context.Context, id, name string, setting
 	if err != nil {
 		return fmt.Errorf("update pool %q: encode settings: %w", id, err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE pools SET name = ?, settings = ? WHERE id = ?`, name, string(enc), id)
+	res, err := s.writer().ExecContext(ctx, `UPDATE pools SET name = ?, settings = ? WHERE id = ?`, name, string(enc), id)
 	if err != nil {
 		return wrapErr(fmt.Sprintf("update pool %q", id), err)
 	}

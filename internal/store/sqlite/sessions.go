@@ -24,7 +24,7 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx,
+	_, err = s.writer().ExecContext(ctx,
 		`INSERT INTO sessions (`+rowcodec.SessionColumns+`)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.TokenHash, string(a.Kind), a.PoolID, a.ClientID, a.Username, a.Sub, a.Decoy, a.Flow,
@@ -37,7 +37,7 @@ func (s *Store) CreateSession(ctx context.Context, a pool.AuthSession) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSession, error) {
-	a, err := rowcodec.ScanSession(s.r.QueryRowContext(ctx,
+	a, err := rowcodec.ScanSession(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.SessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	if err != nil {
 		return pool.AuthSession{}, wrapErr("get session", err)
@@ -109,7 +109,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 	// different session by mistake. Attempts are left alone: only
 	// ConsumeAttempt moves the counter, so a rotation racing a concurrent
 	// answer cannot undo its increment.
-	res, err := s.w.ExecContext(ctx,
+	res, err := s.writer().ExecContext(ctx,
 		`UPDATE sessions SET token_hash = ?, kind = ?, username = ?, sub = ?, decoy = ?, flow = ?,
 		 challenge = ?, history = ?, code_hash = ?,
 		 channel = ?, destination = ?, expires_at = ?, custom_challenge = ?
@@ -128,7 +128,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldTokenHash []byte, next po
 }
 
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	res, err := s.writer().ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	if err == nil {
 		err = mustAffect(res)
 	}

@@ -41,6 +41,9 @@ type Store struct {
 	w *sql.DB
 	// r is a pool of query_only connections for plain reads.
 	r *sql.DB
+	// tx, when set, is the transaction of a unit of work (Update): this
+	// Store is then a store.Tx whose every statement runs in it.
+	tx *sql.Tx
 }
 
 var _ store.Store = (*Store)(nil)
@@ -237,10 +240,54 @@ func (s *Store) Check(ctx context.Context) error {
 	return nil
 }
 
+// querier is what both a connection pool and a transaction can run.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// writer is where writes go: the unit of work's transaction, else the
+// writer pool.
+func (s *Store) writer() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.w
+}
+
+// reader is where plain reads go. Inside a unit of work they go through
+// its transaction, which sees the work's own writes.
+func (s *Store) reader() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.r
+}
+
+// Update runs fn in one transaction on the writer; see store.Store.
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	if s.tx != nil {
+		return s.inTx(ctx, func(*sql.Tx) error { return fn(s) })
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(&Store{w: s.w, r: s.r, tx: tx})
+	})
+	if err != nil {
+		return fmt.Errorf("unit of work: %w", err)
+	}
+	return nil
+}
+
 // inTx runs fn in a transaction on the writer, which _txlock=immediate makes
 // BEGIN IMMEDIATE. fn must not use s.w itself: the writer pool has a single
-// connection and the transaction holds it.
+// connection and the transaction holds it. Inside a unit of work (s.tx set)
+// fn runs under a savepoint of that transaction instead, so a method that
+// fails part-way still changes nothing.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.tx != nil {
+		return savepoint(ctx, s.tx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -252,4 +299,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// savepoint runs fn under a savepoint of tx: rolled back to it if fn fails.
+// SQLite keeps savepoints as a stack, so nesting one name is fine.
+func savepoint(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT lk"); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_, rerr := tx.ExecContext(ctx, "ROLLBACK TO lk")
+		if rerr == nil {
+			_, rerr = tx.ExecContext(ctx, "RELEASE lk")
+		}
+		return errors.Join(err, rerr)
+	}
+	_, err := tx.ExecContext(ctx, "RELEASE lk")
+	return err
 }

@@ -13,7 +13,7 @@ import (
 // of access tokens); hashes never do.
 
 func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) error {
-	_, err := s.w.ExecContext(ctx,
+	_, err := s.writer().ExecContext(ctx,
 		`INSERT INTO refresh_tokens (`+rowcodec.RefreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Hash, t.PoolID, t.ClientID, t.Sub, t.Username,
 		rowcodec.MS(t.AuthTime), rowcodec.MS(t.CreatedAt), rowcodec.MS(t.ExpiresAt), rowcodec.NullMS(t.RevokedAt))
@@ -24,7 +24,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t pool.RefreshToken) err
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshToken, error) {
-	t, err := rowcodec.ScanRefreshToken(s.r.QueryRowContext(ctx,
+	t, err := rowcodec.ScanRefreshToken(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr("get refresh token by hash", err)
@@ -33,7 +33,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (pool.RefreshT
 }
 
 func (s *Store) GetRefreshTokenByID(ctx context.Context, id string) (pool.RefreshToken, error) {
-	t, err := rowcodec.ScanRefreshToken(s.r.QueryRowContext(ctx,
+	t, err := rowcodec.ScanRefreshToken(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.RefreshTokenColumns+` FROM refresh_tokens WHERE id = ?`, id))
 	if err != nil {
 		return pool.RefreshToken{}, wrapErr(fmt.Sprintf("get refresh token %q", id), err)
@@ -44,7 +44,7 @@ func (s *Store) GetRefreshTokenByID(ctx context.Context, id string) (pool.Refres
 func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time) error {
 	op := fmt.Sprintf("revoke refresh token %q", id)
 	// revoked_at IS NULL keeps the first revocation time.
-	res, err := s.w.ExecContext(ctx,
+	res, err := s.writer().ExecContext(ctx,
 		`UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		rowcodec.MS(at), id)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, at time.Time)
 	}
 	// Nothing changed: already revoked (fine) or no such token.
 	var exists bool
-	if err := s.r.QueryRowContext(ctx,
+	if err := s.reader().QueryRowContext(ctx,
 		`SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?)`, id).Scan(&exists); err != nil {
 		return wrapErr(op, err)
 	}

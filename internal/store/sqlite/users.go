@@ -100,7 +100,7 @@ func deleteUser(ctx context.Context, tx *sql.Tx, poolID, sub, username string) e
 }
 
 func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+	u, err := rowcodec.ScanUser(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND username = ?`, poolID, username))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user %q in pool %q", username, poolID), err)
@@ -112,7 +112,7 @@ func (s *Store) GetUser(ctx context.Context, poolID, username string) (pool.User
 var userColumnsU = rowcodec.Qualify("u", rowcodec.UserColumns)
 
 func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+	u, err := rowcodec.ScanUser(s.reader().QueryRowContext(ctx,
 		`SELECT `+userColumnsU+` FROM identifiers i
 		 JOIN users u ON u.pool_id = i.pool_id AND u.sub = i.sub
 		 WHERE i.pool_id = ? AND i.identifier = ?`, poolID, identifier))
@@ -123,7 +123,7 @@ func (s *Store) GetUserByIdentifier(ctx context.Context, poolID, identifier stri
 }
 
 func (s *Store) GetUserBySub(ctx context.Context, poolID, sub string) (pool.User, error) {
-	u, err := rowcodec.ScanUser(s.r.QueryRowContext(ctx,
+	u, err := rowcodec.ScanUser(s.reader().QueryRowContext(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub))
 	if err != nil {
 		return pool.User{}, wrapErr(fmt.Sprintf("get user with sub %q in pool %q", sub, poolID), err)
@@ -189,7 +189,7 @@ func (s *Store) ListUsers(ctx context.Context, poolID string, limit int, after s
 	// Keyset pagination on the (pool_id, username) index. Asking for one
 	// row more than the page tells whether another page exists, so next is
 	// "" on the last page even when it is exactly full.
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.reader().QueryContext(ctx,
 		`SELECT `+rowcodec.UserColumns+` FROM users WHERE pool_id = ? AND username > ?
 		 ORDER BY username LIMIT ?`, poolID, after, int64(limit)+1)
 	if err != nil {

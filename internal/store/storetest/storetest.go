@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Audit", s.testAudit)
 	t.Run("Outbox", s.testOutbox)
 	t.Run("Maintenance", s.testMaintenance)
+	t.Run("UnitOfWork", s.testUnitOfWork)
 }
 
 type suite struct {
