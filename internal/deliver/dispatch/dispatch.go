@@ -199,26 +199,43 @@ func (d *Dispatcher) Stats() Stats {
 // message is durably stored; delivery starts at once on this node's
 // workers. A decoy (for a user that does not exist) goes through exactly
 // the same steps, so m should be what a real user would get, and is
-// dropped unsent by the workers.
+// dropped unsent by the workers. To store the message in a transaction of
+// one's own, use Prepare and Enqueued instead.
 func (d *Dispatcher) Enqueue(ctx context.Context, p pool.Pool, m deliver.Message, decoy bool, expiresAt time.Time) error {
+	row, err := d.Prepare(p, m, decoy, expiresAt)
+	if err != nil {
+		return err
+	}
+	if err := d.st.EnqueueMessage(ctx, row); err != nil {
+		return fmt.Errorf("enqueue message for pool %s: %w", p.ID, err)
+	}
+	d.Enqueued(1)
+	return nil
+}
+
+// Prepare seals m under a key of pool p into the outbox row that delivers
+// it before expiresAt, for the caller to store (store.Outbox.EnqueueMessage)
+// in the same transaction as the rest of its work. After that transaction
+// commits, the caller calls Enqueued so delivery starts at once.
+func (d *Dispatcher) Prepare(p pool.Pool, m deliver.Message, decoy bool, expiresAt time.Time) (store.OutboxMessage, error) {
 	if m.PoolID == "" {
 		m.PoolID = p.ID
 	}
 	if m.PoolID != p.ID {
-		return fmt.Errorf("enqueue message: message is for pool %s, not %s", m.PoolID, p.ID)
+		return store.OutboxMessage{}, fmt.Errorf("enqueue message: message is for pool %s, not %s", m.PoolID, p.ID)
 	}
 	now := d.now().UTC()
 	if !expiresAt.After(now) {
-		return fmt.Errorf("enqueue message for pool %s: it expires at %v, before it can be sent", p.ID, expiresAt)
+		return store.OutboxMessage{}, fmt.Errorf("enqueue message for pool %s: it expires at %v, before it can be sent", p.ID, expiresAt)
 	}
 	var idBytes [16]byte
 	if _, err := io.ReadFull(d.rand, idBytes[:]); err != nil {
-		return fmt.Errorf("enqueue message for pool %s: generate ID: %w", p.ID, err)
+		return store.OutboxMessage{}, fmt.Errorf("enqueue message for pool %s: generate ID: %w", p.ID, err)
 	}
 	id := hex.EncodeToString(idBytes[:])
 	aead, err := d.cipherOf(p)
 	if err != nil {
-		return fmt.Errorf("enqueue message for pool %s: %w", p.ID, err)
+		return store.OutboxMessage{}, fmt.Errorf("enqueue message for pool %s: %w", p.ID, err)
 	}
 	k := kindReal
 	if decoy {
@@ -226,9 +243,9 @@ func (d *Dispatcher) Enqueue(ctx context.Context, p pool.Pool, m deliver.Message
 	}
 	sealed, err := sealMessage(d.rand, aead, id, k, m)
 	if err != nil {
-		return err
+		return store.OutboxMessage{}, err
 	}
-	err = d.st.EnqueueMessage(ctx, store.OutboxMessage{
+	return store.OutboxMessage{
 		ID:      id,
 		PoolID:  p.ID,
 		Channel: string(m.Channel),
@@ -241,16 +258,21 @@ func (d *Dispatcher) Enqueue(ctx context.Context, p pool.Pool, m deliver.Message
 		CreatedAt:   now,
 		NotBefore:   now,
 		ExpiresAt:   expiresAt.UTC(),
-	})
-	if err != nil {
-		return fmt.Errorf("enqueue message for pool %s: %w", p.ID, err)
+	}, nil
+}
+
+// Enqueued tells the dispatcher that n messages made by Prepare are now
+// stored (their transaction committed), so this node's workers send them
+// without waiting for the next poll.
+func (d *Dispatcher) Enqueued(n int) {
+	if n <= 0 {
+		return
 	}
-	d.enqueued.Add(1)
+	d.enqueued.Add(uint64(n))
 	select {
 	case d.wake <- struct{}{}:
 	default: // a wake-up is already pending
 	}
-	return nil
 }
 
 // Run delivers due messages until ctx ends, then waits for the sends in
