@@ -37,6 +37,12 @@ type Store struct {
 	tx pgx.Tx
 	// firstPoolLock keys the advisory lock of CreateFirstPool.
 	firstPoolLock int64
+	// units holds a token per unit of work in progress. Units take at
+	// most half the pool's connections, so a plain read made beside one
+	// (the engine reads pools and the delivery router its settings while
+	// a step's transaction is open) always finds a connection, instead of
+	// every connection being held by a unit that waits for that read.
+	units chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +87,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	return &Store{db: db, firstPoolLock: lockKey("first pool", *schema)}, nil
+	units := max(1, int(cfg.MaxConns)/2)
+	return &Store{db: db, firstPoolLock: lockKey("first pool", *schema), units: make(chan struct{}, units)}, nil
 }
 
 // lockKey returns the advisory lock key for purpose in schema. Advisory
@@ -234,8 +241,14 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	if s.tx != nil {
 		return s.inTx(ctx, func(pgx.Tx) error { return fn(s) })
 	}
+	select {
+	case s.units <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("unit of work: %w", ctx.Err())
+	}
+	defer func() { <-s.units }()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		return fn(&Store{db: s.db, tx: tx, firstPoolLock: s.firstPoolLock})
+		return fn(&Store{db: s.db, tx: tx, firstPoolLock: s.firstPoolLock, units: s.units})
 	})
 	if err != nil {
 		return fmt.Errorf("unit of work: %w", err)
