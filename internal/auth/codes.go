@@ -25,29 +25,54 @@ type standaloneCode struct {
 	clientID string
 	sub      string
 	locale   string
+	// decoy is set for an unknown user: the code is made, stored and
+	// checked like a real one, never sent and never accepted.
+	decoy bool
 }
 
 func (c standaloneCode) context(poolID string) string {
 	return c.purpose + "|" + poolID + "|" + c.username + "|" + c.dest
 }
 
-// issueCode makes, stores and sends a new code; the previous one for the
-// same purpose stops working.
+// issueCode makes, stores and sends a new code, as one unit of work; the
+// previous one for the same purpose stops working. A decoy (for an unknown
+// user) goes the same way, limits, stored code and queued message
+// included: its code is never sent and never accepted.
 func (e *Engine) issueCode(ctx context.Context, p pool.Pool, c standaloneCode) (CodeDelivery, error) {
+	err := e.inUnit(ctx, func(w *Engine) error { return w.issueCodeIn(ctx, p, c) })
+	if err != nil {
+		return CodeDelivery{}, err
+	}
+	return codeDelivery(c.channel, mask(c.channel, c.dest)), nil
+}
+
+func (e *Engine) issueCodeIn(ctx context.Context, p pool.Pool, c standaloneCode) error {
 	o := outgoing{
 		pool: p, clientID: c.clientID, channel: c.channel, dest: c.dest, typed: c.username, sub: c.sub,
 		purpose: c.purpose, ttl: p.Settings.SignUpCodeTTL, locale: c.locale,
 	}
-	if err := e.admitSend(ctx, &o); err != nil {
-		return CodeDelivery{}, err
+	if c.decoy {
+		o.dest = ""
 	}
-	h, err := hasher(p)
-	if err != nil {
-		return CodeDelivery{}, internal("issue code", err)
+	if err := e.admitSend(ctx, &o); err != nil {
+		return err
 	}
 	code, err := e.newCode(p, o.dest)
 	if err != nil {
-		return CodeDelivery{}, internal("issue code", err)
+		return internal("issue code", err)
+	}
+	if err := e.putCode(ctx, p, c, code); err != nil {
+		return err
+	}
+	o.code = code
+	return e.dispatch(ctx, o)
+}
+
+// putCode stores the hash of code as the live code of c.
+func (e *Engine) putCode(ctx context.Context, p pool.Pool, c standaloneCode, code string) error {
+	h, err := hasher(p)
+	if err != nil {
+		return internal("issue code", err)
 	}
 	now := e.now().UTC()
 	err = e.store.PutCode(ctx, pool.Code{
@@ -60,21 +85,40 @@ func (e *Engine) issueCode(ctx context.Context, p pool.Pool, c standaloneCode) (
 		ExpiresAt:   now.Add(p.Settings.SignUpCodeTTL),
 	})
 	if err != nil {
-		return CodeDelivery{}, internal("store code", err)
+		return internal("store code", err)
 	}
-	o.code = code
-	if err := e.dispatch(ctx, o); err != nil {
-		return CodeDelivery{}, err
-	}
-	return codeDelivery(c.channel, mask(c.channel, c.dest)), nil
+	return nil
 }
 
 // checkCode counts an answer against the live code, in the store and
-// before judging it, and uses the code up when the answer is right. After
-// the last allowed wrong answer the code is gone and a new one is needed.
+// before judging it, and uses the code up when the answer is right: count,
+// judge and settle in one unit of work. After the last allowed wrong
+// answer the code is spent (kept, refusing every answer, until it expires)
+// and a new one is needed.
+//
+// A decoy is checked the same way against a code of its own: one issued
+// by ResendConfirmationCode, or one made here for an unknown username that
+// has none, so its answers change exactly as a real account's do (wrong,
+// wrong, wrong, then expired), and it is never right.
 func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, answer string) error {
+	return e.inUnit(ctx, func(w *Engine) error { return w.checkCodeIn(ctx, p, c, answer) })
+}
+
+func (e *Engine) checkCodeIn(ctx context.Context, p pool.Pool, c standaloneCode, answer string) error {
 	expired := pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
 	live, err := e.store.ConsumeCodeAttempt(ctx, p.ID, c.username, c.purpose, e.now().UTC())
+	if errors.Is(err, pool.ErrNotFound) && c.decoy {
+		// A known account always has a code from its sign-up; an unknown
+		// one gets one now, which nobody knows.
+		code, gerr := otp.Generate(e.rand, p.Settings.CodeLength)
+		if gerr != nil {
+			return internal("check code", gerr)
+		}
+		if err := e.putCode(ctx, p, c, code); err != nil {
+			return err
+		}
+		live, err = e.store.ConsumeCodeAttempt(ctx, p.ID, c.username, c.purpose, e.now().UTC())
+	}
 	switch {
 	case errors.Is(err, pool.ErrNotFound), errors.Is(err, pool.ErrExpired), errors.Is(err, pool.ErrNoAttemptsLeft):
 		return expired
@@ -92,14 +136,10 @@ func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, a
 	// The code's own identity, so a right answer forgives the wrong
 	// answers given to this same code.
 	codeID := c.purpose + "@" + strconv.FormatInt(live.CreatedAt.UnixMilli(), 10)
-	if !h.Check(c.context(p.ID), answer, live.Hash) {
+	// A decoy's code is checked like a real one, and never right.
+	if !h.Check(c.context(p.ID), answer, live.Hash) || c.decoy {
 		e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventCodeWrong, username: c.username, sub: c.sub, clientID: c.clientID},
 			codeID, live.Attempts, live.MaxAttempts)
-		if live.Attempts >= live.MaxAttempts {
-			if err := e.store.DeleteCode(ctx, p.ID, c.username, c.purpose); err != nil && !errors.Is(err, pool.ErrNotFound) {
-				return internal("burn code", err)
-			}
-		}
 		return codeMismatch()
 	}
 	// Exactly one of concurrent right answers gets past the delete.
@@ -114,41 +154,6 @@ func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, a
 	return nil
 }
 
-// wrongAnswerForUnknown charges a code answer for an unknown user exactly
-// as a wrong answer for a known one, so the two cannot be told apart by
-// their effect on the guessing budget.
-func (e *Engine) wrongAnswerForUnknown(ctx context.Context, p pool.Pool, clientID, account string) error {
-	guess, err := e.takeGuess(ctx, p, pool.Client{ID: clientID}, account, "")
-	if err != nil {
-		return err
-	}
-	e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventCodeWrong, username: account, clientID: clientID}, "", 1, p.Settings.MaxAttempts)
-	return codeMismatch()
-}
-
 func codeMismatch() error {
 	return pool.Errorf(pool.KindCodeMismatch, "Invalid verification code provided, please try again.")
-}
-
-// issueDecoyCode answers a request for a code to an unknown user: the
-// limits count it and a decoy message is queued, exactly as for a real
-// code, and nothing is stored or sent.
-func (e *Engine) issueDecoyCode(ctx context.Context, p pool.Pool, c standaloneCode) (CodeDelivery, error) {
-	masked := mask(c.channel, c.dest)
-	o := outgoing{
-		pool: p, clientID: c.clientID, channel: c.channel, typed: c.username,
-		purpose: c.purpose, ttl: p.Settings.SignUpCodeTTL,
-	}
-	if err := e.admitSend(ctx, &o); err != nil {
-		return CodeDelivery{}, err
-	}
-	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
-	if err != nil {
-		return CodeDelivery{}, internal("issue code", err)
-	}
-	o.code = code
-	if err := e.dispatch(ctx, o); err != nil {
-		return CodeDelivery{}, err
-	}
-	return codeDelivery(c.channel, masked), nil
 }

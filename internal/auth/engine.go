@@ -71,15 +71,24 @@ type Engine struct {
 	// Per-pool templates come with the pool's delivery settings.
 	templates *message.Templates
 	// tmplCache holds pools' own templates (see templatesOf).
-	tmplCache templateCache
+	tmplCache *templateCache
 	publicURL string
 	now       func() time.Time
 	log       *slog.Logger
 	admin     *Admin
 
 	// issuers caches each pool's parsed signing keys.
-	mu      sync.Mutex
-	issuers map[string]*token.Issuer
+	issuers *issuerCache
+
+	// unit is the step's unit of work when this Engine is bound to one
+	// (see bound): store and guard then write through its transaction.
+	unit *unitOfWork
+}
+
+// issuerCache holds each pool's parsed signing keys.
+type issuerCache struct {
+	mu sync.Mutex
+	m  map[string]*token.Issuer
 }
 
 // New returns an Engine.
@@ -104,7 +113,8 @@ func New(cfg Config) (*Engine, error) {
 		now:          cfg.Now,
 		entropy:      entropy{rand: cfg.Rand},
 		log:          cfg.Logger,
-		issuers:      make(map[string]*token.Issuer),
+		issuers:      &issuerCache{m: make(map[string]*token.Issuer)},
+		tmplCache:    &templateCache{},
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -126,9 +136,9 @@ func (e *Engine) IssuerURL(poolID string) string { return e.publicURL + "/" + po
 // Issuer returns the pool's token issuer (its signing and verifying keys).
 // An unknown pool is an error wrapping pool.ErrNotFound.
 func (e *Engine) Issuer(ctx context.Context, poolID string) (*token.Issuer, error) {
-	e.mu.Lock()
-	iss, ok := e.issuers[poolID]
-	e.mu.Unlock()
+	e.issuers.mu.Lock()
+	iss, ok := e.issuers.m[poolID]
+	e.issuers.mu.Unlock()
 	if ok {
 		return iss, nil
 	}
@@ -143,9 +153,9 @@ func (e *Engine) Issuer(ctx context.Context, poolID string) (*token.Issuer, erro
 	if err != nil {
 		return nil, fmt.Errorf("signing keys of pool %s: %w", poolID, err)
 	}
-	e.mu.Lock()
-	e.issuers[poolID] = iss
-	e.mu.Unlock()
+	e.issuers.mu.Lock()
+	e.issuers.m[poolID] = iss
+	e.issuers.mu.Unlock()
 	return iss, nil
 }
 

@@ -59,6 +59,9 @@ func (e *Engine) runHook(ctx context.Context, r *hook.Router, c hookCall) (resp 
 	if !r.Configured(c.trigger) {
 		return nil, false, nil
 	}
+	if err := e.outside("run " + c.trigger); err != nil {
+		return nil, true, err
+	}
 	req, err := json.Marshal(c.request)
 	if err != nil {
 		return nil, true, internal("encode "+c.trigger+" event", err)

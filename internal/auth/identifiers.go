@@ -105,9 +105,17 @@ func invalidParameter(err error) error {
 // mask hides a destination the way Cognito's CodeDeliveryDetails does.
 func mask(ch deliver.Channel, dest string) string {
 	if ch == deliver.ChannelSMS {
-		return phone.Mask(dest)
+		return maskedNumber(dest)
 	}
 	return email.Mask(dest)
+}
+
+// maskedNumber shows a phone number as Cognito does, "+*******" and its
+// last four digits, whatever its length: the stars never tell a country's
+// number length, so a decoy's destination has the same shape as a real one.
+func maskedNumber(e164 string) string {
+	m := phone.Mask(e164)
+	return "+*******" + m[len(m)-min(4, len(m)):]
 }
 
 // decoyDestination is the masked destination shown when there is no real
@@ -128,8 +136,10 @@ func decoyDestination(p pool.Pool, id identifier, ch deliver.Channel) string {
 		}
 		return "+*******" + string(digits)
 	}
+	// Local parts start with a digit now and then; domains hardly ever.
+	const firsts = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789"
 	const letters = "abcdefghijklmnopqrstuvwxyz"
-	return string(letters[sum[0]%26]) + "***@" + string(letters[sum[1]%26]) + "***"
+	return string(firsts[int(sum[0])%len(firsts)]) + "***@" + string(letters[sum[1]%26]) + "***"
 }
 
 // deliveryMedium is Cognito's DeliveryMediumType for a channel.

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/message"
 	"github.com/latchkey/latchkey/internal/otp"
 	"github.com/latchkey/latchkey/internal/pool"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // CodeDelivery is where a code went, masked: Cognito's CodeDeliveryDetailsType.
@@ -73,9 +74,13 @@ func (e *Engine) newCode(p pool.Pool, dest string) (string, error) {
 }
 
 // Queue is the durable outbox the engine hands messages to; see package
-// deliver/dispatch.
+// deliver/dispatch. The engine stores the rows itself, in the unit of work
+// of the step that made the code.
 type Queue interface {
-	Enqueue(ctx context.Context, p pool.Pool, m deliver.Message, decoy bool, expiresAt time.Time) error
+	// Prepare seals m into the outbox row that delivers it.
+	Prepare(p pool.Pool, m deliver.Message, decoy bool, expiresAt time.Time) (store.OutboxMessage, error)
+	// Enqueued tells the queue that n prepared rows were committed.
+	Enqueued(n int)
 }
 
 // admitSend decides whether a code may be sent, before any state is made
@@ -126,7 +131,7 @@ func (e *Engine) admitSend(ctx context.Context, o *outgoing) error {
 	}
 	err := e.guard.TakeSend(ctx, o.pool, limit.Send{
 		ClientID: o.clientID, Channel: string(o.channel), Destination: key,
-		SourceIP: callerOf(ctx).IP, Real: !o.decoy(), Verified: o.verified && !o.decoy(),
+		SourceIP: callerOf(ctx).IP, Real: !o.decoy(), Verified: o.verified || (o.decoy() && o.purpose == pool.PurposeSignIn),
 	})
 	if err != nil {
 		var tripped *limit.Tripped
@@ -161,8 +166,8 @@ func (e *Engine) dispatch(ctx context.Context, o outgoing) error {
 		detail["decoy"] = "true"
 	}
 	if e.queue != nil {
-		if err := e.queue.Enqueue(ctx, o.pool, m, o.decoy(), e.now().Add(o.ttl)); err != nil {
-			return internal("queue code", err)
+		if err := e.enqueue(ctx, o.pool, m, o.decoy(), e.now().Add(o.ttl)); err != nil {
+			return err
 		}
 		e.audit(ctx, auditEntry{pool: o.pool, typ: EventCodeSent, username: o.typed, sub: o.sub, clientID: o.clientID, detail: detail})
 		return nil
@@ -171,6 +176,21 @@ func (e *Engine) dispatch(ctx context.Context, o outgoing) error {
 		e.audit(ctx, auditEntry{pool: o.pool, typ: EventCodeSent, username: o.typed, sub: o.sub, clientID: o.clientID, detail: detail})
 		return nil
 	}
+	if e.unit != nil {
+		// A provider is never called inside a transaction: send once the
+		// step's unit of work has committed.
+		unbound := *e
+		unbound.unit, unbound.store, unbound.guard = nil, e.unit.base, limit.New(e.unit.base, e.now)
+		e.unit.afterCommit = append(e.unit.afterCommit, func(ctx context.Context) error {
+			return unbound.sendNow(ctx, o, m, detail)
+		})
+		return nil
+	}
+	return e.sendNow(ctx, o, m, detail)
+}
+
+// sendNow sends a code message at once, without a queue.
+func (e *Engine) sendNow(ctx context.Context, o outgoing, m deliver.Message, detail map[string]string) error {
 	if err := e.sender.Send(ctx, m); err != nil {
 		e.log.ErrorContext(ctx, "code delivery failed", "pool", o.pool.ID, "channel", string(o.channel), "purpose", o.purpose, "error", err)
 		e.audit(ctx, auditEntry{pool: o.pool, typ: EventCodeFailed, username: o.typed, sub: o.sub, clientID: o.clientID, detail: detail})

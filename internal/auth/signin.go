@@ -134,15 +134,19 @@ func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthRe
 		// The built-in DefineAuthChallenge: no history yet, so ask a
 		// CUSTOM_CHALLENGE; the built-in CreateAuthChallenge sends a code
 		// to the username itself.
-		return e.startCodeChallenge(ctx, start, pool.ChallengeCustom, id.channel())
+		return e.step(ctx, func(w *Engine) (AuthResult, error) {
+			return w.startCodeChallenge(ctx, start, pool.ChallengeCustom, id.channel())
+		})
 	}
 	switch pref := in.AuthParameters["PREFERRED_CHALLENGE"]; pref {
 	case pool.ChallengeSMSOTP, pool.ChallengeEmail:
 		if slices.Contains(availableChallenges(p, u), pref) {
-			return e.startCodeChallenge(ctx, start, pref, challengeChannel(pref))
+			return e.step(ctx, func(w *Engine) (AuthResult, error) {
+				return w.startCodeChallenge(ctx, start, pref, challengeChannel(pref))
+			})
 		}
 	}
-	return e.startSelectChallenge(ctx, start)
+	return e.step(ctx, func(w *Engine) (AuthResult, error) { return w.startSelectChallenge(ctx, start) })
 }
 
 // lookupForSignIn finds the user signing in; nil (and no error) for an
@@ -387,11 +391,16 @@ func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Clie
 	if s.Expired(e.now()) {
 		return AuthResult{}, expiredSession()
 	}
-	if err := e.store.DeleteSession(ctx, hash); err != nil {
-		if errors.Is(err, pool.ErrNotFound) {
-			return AuthResult{}, invalidSession()
+	// useSession makes the session single-use; it runs in the unit of
+	// work of what follows, so of concurrent calls only one goes on.
+	useSession := func(w *Engine) error {
+		if err := w.store.DeleteSession(ctx, hash); err != nil {
+			if errors.Is(err, pool.ErrNotFound) {
+				return invalidSession()
+			}
+			return internal("use session", err)
 		}
-		return AuthResult{}, internal("use session", err)
+		return nil
 	}
 	u, err := e.lookupForSignIn(ctx, p, id)
 	if err != nil {
@@ -406,6 +415,9 @@ func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Clie
 		return AuthResult{}, err
 	}
 	if s.Kind == pool.KindConfirmed {
+		if err := e.inUnit(ctx, useSession); err != nil {
+			return AuthResult{}, err
+		}
 		if err := e.postAuthentication(ctx, h); err != nil {
 			return AuthResult{}, err
 		}
@@ -421,7 +433,12 @@ func (e *Engine) signInAfterSignUp(ctx context.Context, p pool.Pool, c pool.Clie
 	if id.channel() == deliver.ChannelSMS {
 		challenge = pool.ChallengeSMSOTP
 	}
-	return e.startCodeChallenge(ctx, start, challenge, id.channel())
+	return e.step(ctx, func(w *Engine) (AuthResult, error) {
+		if err := useSession(w); err != nil {
+			return AuthResult{}, err
+		}
+		return w.startCodeChallenge(ctx, start, challenge, id.channel())
+	})
 }
 
 // RespondToAuthChallenge answers the session's current challenge.
@@ -467,7 +484,7 @@ func (e *Engine) RespondToAuthChallenge(ctx context.Context, in RespondInput) (A
 		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter, "ChallengeName %s does not match the challenge of this session, %s.", in.ChallengeName, s.Challenge)
 	}
 	if in.ChallengeName == pool.ChallengeSelect {
-		return e.selectChallenge(ctx, p, c, s, id, answer)
+		return e.step(ctx, func(w *Engine) (AuthResult, error) { return w.selectChallenge(ctx, p, c, s, id, answer) })
 	}
 	router, err := e.hooks(p)
 	if err != nil {
@@ -553,16 +570,68 @@ func (e *Engine) selectChallenge(ctx context.Context, p pool.Pool, c pool.Client
 // in the store against the session and then against the account's
 // guessing budget before the answer is judged, so parallel guesses can
 // never be evaluated more often than either limit allows.
+//
+// Counting, judging and settling are one unit of work. Without
+// PostAuthentication and PreTokenGeneration hooks the refresh token and the
+// audit event join it, so a sign-in's answer is one transaction and the
+// tokens are signed after it commits; with them, the hooks run after the
+// unit and the tokens are issued as finishSignIn does.
 func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string, hooks signInHooks) (AuthResult, error) {
+	direct := !hooks.router.Configured(hook.PostAuthentication) && !hooks.router.Configured(hook.PreTokenGeneration)
+	var (
+		res  AuthResult
+		done *settledSignIn
+	)
+	err := e.inUnit(ctx, func(w *Engine) error {
+		var err error
+		res, done, err = w.judgeCode(ctx, p, c, s, answer, direct)
+		return err
+	})
+	if err != nil || done == nil {
+		return res, err
+	}
+	if !direct {
+		hooks.user = &done.user
+		if err := e.postAuthentication(ctx, hooks); err != nil {
+			return AuthResult{}, err
+		}
+		t, err := e.issueTokensWith(ctx, p, c, done.user, e.now().UTC(), hooks.metadata)
+		if err != nil {
+			return AuthResult{}, err
+		}
+		e.audit(ctx, signInSuccess(p, c, done.user, done.session))
+		return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
+	}
+	t, err := e.mint(ctx, p, c, done.user, done.refresh, nil)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	t.RefreshToken = done.secret
+	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
+}
+
+// settledSignIn is a right answer's outcome, settled in the store: the
+// user, and, when the unit also started the token family, its refresh
+// token and secret.
+type settledSignIn struct {
+	user    pool.User
+	session pool.AuthSession
+	refresh pool.RefreshToken
+	secret  string
+}
+
+// judgeCode is answerCode's unit of work: count, judge, settle. With
+// withTokens it also stores the refresh token and the success event.
+func (e *Engine) judgeCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string, withTokens bool) (AuthResult, *settledSignIn, error) {
 	// The session's attempt first: a flood of answers to one session then
 	// costs the account's budget no more than the session's attempts.
 	counted, guess, err := e.countAnswer(ctx, p, c, s)
 	if err != nil {
-		return AuthResult{}, err
+		return AuthResult{}, nil, err
 	}
 	h, err := hasher(p)
 	if err != nil {
-		return AuthResult{}, internal("check code", err)
+		return AuthResult{}, nil, internal("check code", err)
 	}
 	// Decoys are checked too, so both kinds of session cost the same.
 	right := h.Check(counted.ID, answer, counted.CodeHash) && !counted.Decoy
@@ -571,12 +640,23 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 		if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
 			e.unjudged(ctx, guess)
 			if errors.Is(err, pool.ErrNotFound) {
-				return AuthResult{}, invalidSession()
+				return AuthResult{}, nil, invalidSession()
 			}
-			return AuthResult{}, internal("use session", err)
+			return AuthResult{}, nil, internal("use session", err)
 		}
 		e.settleRight(ctx, guess, counted.ID)
-		return e.finishSignIn(ctx, p, c, counted, hooks)
+		u, err := e.signedIn(ctx, p, counted)
+		if err != nil {
+			return AuthResult{}, nil, err
+		}
+		done := &settledSignIn{user: u, session: counted}
+		if withTokens {
+			if done.refresh, done.secret, err = e.newRefreshToken(ctx, p, c, u, e.now().UTC()); err != nil {
+				return AuthResult{}, nil, err
+			}
+			e.audit(ctx, signInSuccess(p, c, u, counted))
+		}
+		return AuthResult{}, done, nil
 	}
 	e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventSignInFailure, username: counted.Username, sub: counted.Sub, clientID: c.ID},
 		counted.ID, counted.Attempts, counted.MaxAttempts)
@@ -585,10 +665,10 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 		// session is not deleted: the store refuses every further answer,
 		// and a right answer counted before this one must still be able to
 		// use it. The sweeper removes it once it expires.
-		return AuthResult{}, incorrect()
+		return AuthResult{}, nil, incorrect()
 	}
 	if counted.Challenge != pool.ChallengeCustom {
-		return AuthResult{}, pool.Errorf(pool.KindCodeMismatch, "Invalid code or auth state for the user.")
+		return AuthResult{}, nil, pool.Errorf(pool.KindCodeMismatch, "Invalid code or auth state for the user.")
 	}
 	// CUSTOM_CHALLENGE, as Cognito: a wrong answer that does not end the
 	// flow yields the same challenge (the same code) under a new Session,
@@ -596,15 +676,15 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 	next := counted
 	tok, hash, err := e.newSessionToken()
 	if err != nil {
-		return AuthResult{}, internal("new session", err)
+		return AuthResult{}, nil, internal("new session", err)
 	}
 	next.TokenHash = hash
 	next.History = append(slices.Clone(counted.History), pool.ChallengeResult{ChallengeName: pool.ChallengeCustom, ChallengeResult: false})
 	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
 		if errors.Is(err, pool.ErrNotFound) {
-			return AuthResult{}, invalidSession()
+			return AuthResult{}, nil, invalidSession()
 		}
-		return AuthResult{}, internal("advance session", err)
+		return AuthResult{}, nil, internal("advance session", err)
 	}
 	ch := deliver.Channel(counted.Channel)
 	masked := mask(ch, counted.Destination)
@@ -615,7 +695,7 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 		ChallengeName:       pool.ChallengeCustom,
 		Session:             tok,
 		ChallengeParameters: challengeParameters(pool.ChallengeCustom, counted.Username, ch, masked),
-	}, nil
+	}, nil, nil
 }
 
 // finishSignIn issues tokens after a right answer, and marks the identifier
@@ -623,32 +703,14 @@ func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s p
 // The pool's PostAuthentication hook runs before the tokens are issued, and
 // its error fails the sign-in.
 func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, hooks signInHooks) (AuthResult, error) {
-	u, err := e.store.GetUserBySub(ctx, p.ID, s.Sub)
-	if errors.Is(err, pool.ErrNotFound) {
-		return AuthResult{}, incorrect()
-	}
+	var u pool.User
+	err := e.inUnit(ctx, func(w *Engine) error {
+		var err error
+		u, err = w.signedIn(ctx, p, s)
+		return err
+	})
 	if err != nil {
-		return AuthResult{}, internal("load user", err)
-	}
-	if !u.Enabled {
-		return AuthResult{}, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
-	}
-	attr := channelAttr(deliver.Channel(s.Channel))
-	if s.Destination != "" && u.Attr(attr) == s.Destination && !u.Verified(attr) {
-		verified := u
-		verified.Attributes = maps.Clone(u.Attributes)
-		verified.Attributes[attr+"_verified"] = "true"
-		verified.UpdatedAt = e.now().UTC()
-		switch err := e.store.UpdateUser(ctx, verified); {
-		case errors.Is(err, pool.ErrConflict):
-			// Another account holds this address as a verified alias: the
-			// sign-in stands, the address stays unverified here.
-			e.log.WarnContext(ctx, "address proven at sign-in is another account's alias; left unverified", "pool", p.ID, "attribute", attr)
-		case err != nil:
-			return AuthResult{}, internal("mark verified", err)
-		default:
-			u = verified
-		}
+		return AuthResult{}, err
 	}
 	hooks.user = &u
 	if err := e.postAuthentication(ctx, hooks); err != nil {
@@ -658,12 +720,50 @@ func (e *Engine) finishSignIn(ctx context.Context, p pool.Pool, c pool.Client, s
 	if err != nil {
 		return AuthResult{}, err
 	}
+	e.audit(ctx, signInSuccess(p, c, u, s))
+	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
+}
+
+// signInSuccess is the audit entry of a completed sign-in.
+func signInSuccess(p pool.Pool, c pool.Client, u pool.User, s pool.AuthSession) auditEntry {
 	detail := map[string]string{"channel": s.Channel}
 	if s.Custom.Hooked {
 		detail["challenge"] = "hooks"
 	}
-	e.audit(ctx, auditEntry{pool: p, typ: EventSignInSuccess, username: u.Username, sub: u.Sub, clientID: c.ID, detail: detail})
-	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
+	return auditEntry{pool: p, typ: EventSignInSuccess, username: u.Username, sub: u.Sub, clientID: c.ID, detail: detail}
+}
+
+// signedIn loads the user a right answer signed in, refuses a disabled
+// one, and marks the address the session's code went to as verified.
+func (e *Engine) signedIn(ctx context.Context, p pool.Pool, s pool.AuthSession) (pool.User, error) {
+	u, err := e.store.GetUserBySub(ctx, p.ID, s.Sub)
+	if errors.Is(err, pool.ErrNotFound) {
+		return pool.User{}, incorrect()
+	}
+	if err != nil {
+		return pool.User{}, internal("load user", err)
+	}
+	if !u.Enabled {
+		return pool.User{}, pool.Errorf(pool.KindNotAuthorized, "User is disabled.")
+	}
+	attr := channelAttr(deliver.Channel(s.Channel))
+	if s.Destination == "" || u.Attr(attr) != s.Destination || u.Verified(attr) {
+		return u, nil
+	}
+	verified := u
+	verified.Attributes = maps.Clone(u.Attributes)
+	verified.Attributes[attr+"_verified"] = "true"
+	verified.UpdatedAt = e.now().UTC()
+	switch err := e.store.UpdateUser(ctx, verified); {
+	case errors.Is(err, pool.ErrConflict):
+		// Another account holds this address as a verified alias: the
+		// sign-in stands, the address stays unverified here.
+		e.log.WarnContext(ctx, "address proven at sign-in is another account's alias; left unverified", "pool", p.ID, "attribute", attr)
+		return u, nil
+	case err != nil:
+		return pool.User{}, internal("mark verified", err)
+	}
+	return verified, nil
 }
 
 // newSessionToken returns a fresh opaque session string and its hash. The

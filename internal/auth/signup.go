@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/limit"
 	"github.com/latchkey/latchkey/internal/pool"
 )
@@ -90,26 +92,53 @@ func (e *Engine) SignUp(ctx context.Context, in SignUpInput) (SignUpOutput, erro
 	if decision.confirm {
 		u.Status = pool.StatusConfirmed
 	}
-	if _, err := e.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, pool.ErrConflict) {
-			return SignUpOutput{}, e.signUpConflict(ctx, p, id, u, decision)
-		}
-		return SignUpOutput{}, internal("create user", err)
-	}
 	out := SignUpOutput{UserConfirmed: u.Status == pool.StatusConfirmed, UserSub: sub}
-	e.audit(ctx, auditEntry{pool: p, typ: EventSignUp, username: u.Username, sub: sub, clientID: c.ID,
-		detail: map[string]string{"status": string(u.Status)}})
-	if !out.UserConfirmed {
-		d, err := e.issueCode(ctx, p, signUpCode(id, c.ID, u))
-		if err != nil {
-			return SignUpOutput{}, err
+	err = e.inUnit(ctx, func(w *Engine) error {
+		if _, err := w.store.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, pool.ErrConflict) {
+				if err := w.existenceAnswer(ctx, p, c, id.value); err != nil {
+					return err
+				}
+				return w.signUpConflict(ctx, p, id, u, decision)
+			}
+			return internal("create user", err)
 		}
-		out.Delivery = &d
-	}
-	if out.Session, err = e.createSignUpSession(ctx, p, c, u, pool.KindSignUp); err != nil {
+		w.audit(ctx, auditEntry{pool: p, typ: EventSignUp, username: u.Username, sub: sub, clientID: c.ID,
+			detail: map[string]string{"status": string(u.Status)}})
+		if !out.UserConfirmed {
+			code := signUpCode(id, c.ID, u)
+			if err := w.issueCodeIn(ctx, p, code); err != nil {
+				return err
+			}
+			d := codeDelivery(code.channel, mask(code.channel, code.dest))
+			out.Delivery = &d
+		}
+		var err error
+		out.Session, err = w.createSignUpSession(ctx, p, c, u, pool.KindSignUp)
+		return err
+	})
+	if err != nil {
 		return SignUpOutput{}, err
 	}
 	return out, nil
+}
+
+// existenceAnswer counts an answer that tells the caller an account
+// exists, which Cognito's API forces (a taken username, an account already
+// confirmed), against the pool's limits on them; past those the caller
+// gets TooManyRequestsException instead, and the trip is audited.
+func (e *Engine) existenceAnswer(ctx context.Context, p pool.Pool, c pool.Client, typed string) error {
+	err := e.guard.TakeExistence(ctx, p, c.ID, callerOf(ctx).IP)
+	if err == nil {
+		return nil
+	}
+	var tripped *limit.Tripped
+	if !errors.As(err, &tripped) {
+		return internal("count existence answer", err)
+	}
+	e.audit(ctx, auditEntry{pool: p, typ: EventLimitTripped, username: typed, clientID: c.ID,
+		detail: map[string]string{"limit": tripped.Limit}})
+	return err
 }
 
 // signUpAttributes validates the attributes a client may set at sign-up and
@@ -243,7 +272,10 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 	u, err := e.store.GetUser(ctx, p.ID, id.value)
 	if errors.Is(err, pool.ErrNotFound) {
 		if p.Settings.PreventUserExistenceErrors {
-			return "", e.wrongAnswerForUnknown(ctx, p, c.ID, id.value)
+			// The same count, judgement and answers as a real account's.
+			decoy := signUpCode(id, c.ID, pool.User{})
+			decoy.decoy = true
+			return "", e.checkCode(ctx, p, decoy, in.ConfirmationCode)
 		}
 		return "", pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
 	}
@@ -251,18 +283,42 @@ func (e *Engine) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput) (stri
 		return "", internal("load user", err)
 	}
 	if u.Status == pool.StatusConfirmed {
+		if err := e.inUnit(ctx, func(w *Engine) error { return w.existenceAnswer(ctx, p, c, id.value) }); err != nil {
+			return "", err
+		}
 		return "", pool.Errorf(pool.KindNotAuthorized, "User cannot be confirmed. Current status is CONFIRMED")
 	}
-	if err := e.checkCode(ctx, p, signUpCode(id, c.ID, u), in.ConfirmationCode); err != nil {
+	hooked, err := e.hooks(p)
+	if err != nil {
 		return "", err
 	}
-	u.Status = pool.StatusConfirmed
-	u.Attributes[id.attr+"_verified"] = "true"
-	u.UpdatedAt = e.now().UTC()
-	if err := e.store.UpdateUser(ctx, u); err != nil {
-		return "", internal("confirm user", err)
+	// Without a PostConfirmation hook the Session joins the unit of work.
+	direct := !hooked.Configured(hook.PostConfirmation)
+	var session string
+	err = e.inUnit(ctx, func(w *Engine) error {
+		if err := w.checkCodeIn(ctx, p, signUpCode(id, c.ID, u), in.ConfirmationCode); err != nil {
+			return err
+		}
+		confirmed := u
+		confirmed.Attributes = maps.Clone(u.Attributes)
+		confirmed.Status = pool.StatusConfirmed
+		confirmed.Attributes[id.attr+"_verified"] = "true"
+		confirmed.UpdatedAt = w.now().UTC()
+		if err := w.store.UpdateUser(ctx, confirmed); err != nil {
+			return internal("confirm user", err)
+		}
+		u = confirmed
+		w.audit(ctx, auditEntry{pool: p, typ: EventSignUpConfirmed, username: u.Username, sub: u.Sub, clientID: c.ID})
+		if !direct {
+			return nil
+		}
+		var err error
+		session, err = w.createSignUpSession(ctx, p, c, u, pool.KindConfirmed)
+		return err
+	})
+	if err != nil || direct {
+		return session, err
 	}
-	e.audit(ctx, auditEntry{pool: p, typ: EventSignUpConfirmed, username: u.Username, sub: u.Sub, clientID: c.ID})
 	if err := e.postConfirmation(ctx, p, c.ID, u, in.ClientMetadata); err != nil {
 		return "", err
 	}
@@ -310,8 +366,11 @@ func (e *Engine) ResendConfirmationCode(ctx context.Context, in ResendConfirmati
 	u, err := e.store.GetUser(ctx, p.ID, id.value)
 	if errors.Is(err, pool.ErrNotFound) {
 		if p.Settings.PreventUserExistenceErrors {
-			// A decoy: counted and queued like a real code, never sent.
-			return e.issueDecoyCode(ctx, p, signUpCode(id, c.ID, pool.User{}))
+			// A decoy: counted, stored and queued like a real code, never
+			// sent.
+			decoy := signUpCode(id, c.ID, pool.User{})
+			decoy.decoy = true
+			return e.issueCode(ctx, p, decoy)
 		}
 		return CodeDelivery{}, pool.Errorf(pool.KindUserNotFound, "Username/client id combination not found.")
 	}
@@ -319,6 +378,9 @@ func (e *Engine) ResendConfirmationCode(ctx context.Context, in ResendConfirmati
 		return CodeDelivery{}, internal("load user", err)
 	}
 	if u.Status == pool.StatusConfirmed {
+		if err := e.inUnit(ctx, func(w *Engine) error { return w.existenceAnswer(ctx, p, c, id.value) }); err != nil {
+			return CodeDelivery{}, err
+		}
 		return CodeDelivery{}, pool.Errorf(pool.KindInvalidParameter, "User is already confirmed.")
 	}
 	return e.issueCode(ctx, p, signUpCode(id, c.ID, u))

@@ -47,13 +47,29 @@ func (e *Engine) issueTokensWith(ctx context.Context, p pool.Pool, c pool.Client
 	if err != nil {
 		return nil, err
 	}
+	rt, secret, err := e.newRefreshToken(ctx, p, c, u, authTime)
+	if err != nil {
+		return nil, err
+	}
+	t, err := e.mint(ctx, p, c, u, rt, o)
+	if err != nil {
+		return nil, err
+	}
+	t.RefreshToken = secret
+	return t, nil
+}
+
+// newRefreshToken stores a new refresh token, the start of a token family,
+// and returns it with its secret (what the client gets; only its hash is
+// stored).
+func (e *Engine) newRefreshToken(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, authTime time.Time) (pool.RefreshToken, string, error) {
 	secret, err := e.newOpaque(32)
 	if err != nil {
-		return nil, internal("new refresh token", err)
+		return pool.RefreshToken{}, "", internal("new refresh token", err)
 	}
 	rid, err := e.newUUID()
 	if err != nil {
-		return nil, internal("new refresh token", err)
+		return pool.RefreshToken{}, "", internal("new refresh token", err)
 	}
 	now := e.now().UTC()
 	rt := pool.RefreshToken{
@@ -68,19 +84,17 @@ func (e *Engine) issueTokensWith(ctx context.Context, p pool.Pool, c pool.Client
 		ExpiresAt: now.Add(c.RefreshTokenTTL),
 	}
 	if err := e.store.CreateRefreshToken(ctx, rt); err != nil {
-		return nil, internal("store refresh token", err)
+		return pool.RefreshToken{}, "", internal("store refresh token", err)
 	}
-	t, err := e.mint(ctx, p, c, u, rt, o)
-	if err != nil {
-		return nil, err
-	}
-	t.RefreshToken = secret
-	return t, nil
+	return rt, secret, nil
 }
 
 // mint signs an ID and an access token with Cognito's claims, changed as
 // a PreTokenGeneration hook answered (o; nil for none).
 func (e *Engine) mint(ctx context.Context, p pool.Pool, c pool.Client, u pool.User, rt pool.RefreshToken, o *tokenOverrides) (*Tokens, error) {
+	if err := e.outside("mint tokens"); err != nil {
+		return nil, err
+	}
 	iss, err := e.Issuer(ctx, p.ID)
 	if err != nil {
 		return nil, internal("load issuer", err)

@@ -307,11 +307,14 @@ type Send struct {
 	Destination string
 	// SourceIP is the client's address; "" if unknown.
 	SourceIP string
-	// Real is false for a decoy. Decoys count against every limit except
-	// the pool's SMS budgets, which cap what is actually paid for.
+	// Real is false for a decoy. Decoys count against every limit like real
+	// messages, and give the pool's SMS budgets (which cap what is actually
+	// paid for) back in the same transaction.
 	Real bool
 	// Verified is true when the destination is an account's verified
-	// phone number: such sends do not spend the new-number budget.
+	// phone number: such sends do not spend the new-number budget. A decoy
+	// says what a real user's message would most often be (verified for a
+	// sign-in, not for a sign-up), so it touches the same buckets.
 	Verified bool
 }
 
@@ -374,6 +377,8 @@ type sendLimit struct {
 	limit store.Limit
 	kind  pool.Kind
 	what  string
+	// budget marks the pool's SMS budgets, which count only real messages.
+	budget bool
 }
 
 func sendLimits(p pool.Pool, s Send) []sendLimit {
@@ -381,7 +386,7 @@ func sendLimits(p pool.Pool, s Send) []sendLimit {
 	var out []sendLimit
 	add := func(r pool.Rate, key string, kind pool.Kind, what string) {
 		if !r.IsZero() {
-			out = append(out, sendLimit{bucket(key, r), kind, what})
+			out = append(out, sendLimit{limit: bucket(key, r), kind: kind, what: what, budget: strings.Contains(key, "sms-")})
 		}
 	}
 	dest := s.Channel + "/" + s.Destination
@@ -406,7 +411,10 @@ func sendLimits(p pool.Pool, s Send) []sendLimit {
 		add(l.PrefixDaily, "send/prefix-d/"+p.ID+"/"+prefix, pool.KindLimitExceeded,
 			fmt.Sprintf("Too many codes sent to numbers in this range (limit %s); try again later.", l.PrefixDaily))
 	}
-	if s.Channel == ChannelSMS && s.Real {
+	// The SMS budgets: a decoy takes them too, so it is refused when a real
+	// message would be and costs the same, and then gives them back (see
+	// TakeSend): the budgets count only messages really sent.
+	if s.Channel == ChannelSMS {
 		add(l.SMSHourly, "send/sms-h/"+p.ID, pool.KindTooManyRequests,
 			fmt.Sprintf("The pool's SMS budget (%s) is spent; try again later.", l.SMSHourly))
 		add(l.SMSDaily, "send/sms-d/"+p.ID, pool.KindTooManyRequests,
@@ -443,14 +451,71 @@ func (g *Guard) TakeSend(ctx context.Context, p pool.Pool, s Send) error {
 	for i, l := range lims {
 		raw[i] = l.limit
 	}
-	denied, retryAt, err := g.st.TakeTokens(ctx, raw, g.now())
+	now := g.now()
+	denied, retryAt, err := g.st.TakeTokens(ctx, raw, now)
 	if err != nil {
 		return fmt.Errorf("count message: %w", err)
 	}
 	if denied < 0 {
+		if s.Real {
+			return nil
+		}
+		for _, l := range lims {
+			if l.budget {
+				if err := g.st.ReturnTokens(ctx, l.limit, 1, now); err != nil {
+					return fmt.Errorf("return a decoy's budget: %w", err)
+				}
+			}
+		}
 		return nil
 	}
 	d := lims[denied]
 	name, _, _ := strings.Cut(strings.TrimPrefix(d.limit.Key, "send/"), "/")
 	return &pool.Error{Kind: d.kind, Message: d.what, Err: &Tripped{Limit: name, RetryAt: retryAt}}
+}
+
+// TakeExistence counts one answer that tells a caller an account exists
+// (the answers Cognito's API forces: a taken username, an account already
+// confirmed) against the per-address and per-client limits. When one is
+// spent it returns a *pool.Error of kind TooManyRequests wrapping a
+// *Tripped, and nothing is counted.
+func (g *Guard) TakeExistence(ctx context.Context, p pool.Pool, clientID, source string) error {
+	l := p.Settings.EffectiveLimits()
+	type existsLimit struct {
+		name string
+		rate pool.Rate
+		key  string
+		what string
+	}
+	var lims []existsLimit
+	if source != "" {
+		lims = append(lims,
+			existsLimit{"exists_ip_hourly", l.ExistsIPHourly, "exists/ip-h/" + p.ID + "/" + source, "this address"},
+			existsLimit{"exists_ip_daily", l.ExistsIPDaily, "exists/ip-d/" + p.ID + "/" + source, "this address"})
+	}
+	lims = append(lims, existsLimit{"exists_client_hourly", l.ExistsClientHourly, "exists/client-h/" + p.ID + "/" + clientID, "this app client"})
+	var raw []store.Limit
+	var kept []existsLimit
+	for _, e := range lims {
+		if !e.rate.IsZero() {
+			raw = append(raw, bucket(e.key, e.rate))
+			kept = append(kept, e)
+		}
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	denied, retryAt, err := g.st.TakeTokens(ctx, raw, g.now())
+	if err != nil {
+		return fmt.Errorf("count existence answer: %w", err)
+	}
+	if denied < 0 {
+		return nil
+	}
+	d := kept[denied]
+	return &pool.Error{
+		Kind:    pool.KindTooManyRequests,
+		Message: fmt.Sprintf("Too many requests for existing accounts from %s (limit %s); try again later.", d.what, d.rate),
+		Err:     &Tripped{Limit: d.name, RetryAt: retryAt},
+	}
 }

@@ -140,6 +140,14 @@ type Limits struct {
 	// ("US") or calling codes ("+44"). Empty means the pool's default
 	// phone region, or "US" when it has none — never the whole world.
 	SMSCountries []string `json:"sms_countries,omitempty"`
+	// ExistsIPHourly, ExistsIPDaily and ExistsClientHourly limit the
+	// answers Cognito's API forces to tell that an account exists (SignUp
+	// of a taken username, ConfirmSignUp of a confirmed user), per client
+	// address and per app client, so nobody can enumerate a pool through
+	// them. A person meets such an answer a few times at most.
+	ExistsIPHourly     Rate `json:"exists_ip_hourly"`
+	ExistsIPDaily      Rate `json:"exists_ip_daily"`
+	ExistsClientHourly Rate `json:"exists_client_hourly"`
 	// AuditRetention is how long audit events are kept.
 	AuditRetention time.Duration `json:"audit_retention"`
 }
@@ -148,10 +156,10 @@ type Limits struct {
 // derives its guarantees.
 func DefaultLimits() Limits {
 	return Limits{
-		// 10 at once, then one every 12 hours: at most 10 + 730 = 740
-		// evaluated wrong answers in any year, a 7.4 in 10,000 chance
+		// 10 at once, then one every 24 hours: at most 10 + 365 = 375
+		// evaluated wrong answers in any year, a 3.8 in 10,000 chance
 		// against a 6-digit code.
-		Guesses:                Rate{Count: 10, Per: 5 * 24 * time.Hour},
+		Guesses:                Rate{Count: 10, Per: 10 * 24 * time.Hour},
 		ForgiveWindow:          24 * time.Hour,
 		TrustedSourceWindow:    30 * 24 * time.Hour,
 		MaxConsecutiveFailures: 100,
@@ -159,16 +167,19 @@ func DefaultLimits() Limits {
 		DestinationHourly:      Rate{Count: 5, Per: time.Hour},
 		DestinationDaily:       Rate{Count: 10, Per: 24 * time.Hour},
 		// Generous: carriers put many phones behind one address (CGNAT).
-		IPHourly:       Rate{Count: 100, Per: time.Hour},
-		IPDaily:        Rate{Count: 1000, Per: 24 * time.Hour},
-		ClientHourly:   Rate{Count: 3600, Per: time.Hour},
-		PrefixHourly:   Rate{Count: 20, Per: time.Hour},
-		PrefixDaily:    Rate{Count: 60, Per: 24 * time.Hour},
-		SMSHourly:      Rate{Count: 1000, Per: time.Hour},
-		SMSDaily:       Rate{Count: 10000, Per: 24 * time.Hour},
-		NewSMSHourly:   Rate{Count: 100, Per: time.Hour},
-		NewSMSDaily:    Rate{Count: 500, Per: 24 * time.Hour},
-		AuditRetention: 400 * 24 * time.Hour,
+		IPHourly:           Rate{Count: 100, Per: time.Hour},
+		IPDaily:            Rate{Count: 1000, Per: 24 * time.Hour},
+		ClientHourly:       Rate{Count: 3600, Per: time.Hour},
+		PrefixHourly:       Rate{Count: 20, Per: time.Hour},
+		PrefixDaily:        Rate{Count: 60, Per: 24 * time.Hour},
+		SMSHourly:          Rate{Count: 1000, Per: time.Hour},
+		SMSDaily:           Rate{Count: 10000, Per: 24 * time.Hour},
+		NewSMSHourly:       Rate{Count: 100, Per: time.Hour},
+		NewSMSDaily:        Rate{Count: 500, Per: 24 * time.Hour},
+		ExistsIPHourly:     Rate{Count: 20, Per: time.Hour},
+		ExistsIPDaily:      Rate{Count: 100, Per: 24 * time.Hour},
+		ExistsClientHourly: Rate{Count: 1000, Per: time.Hour},
+		AuditRetention:     400 * 24 * time.Hour,
 	}
 }
 
@@ -193,6 +204,8 @@ func (l Limits) Validate() error {
 		"prefix_hourly": l.PrefixHourly, "prefix_daily": l.PrefixDaily,
 		"sms_hourly": l.SMSHourly, "sms_daily": l.SMSDaily,
 		"new_sms_hourly": l.NewSMSHourly, "new_sms_daily": l.NewSMSDaily,
+		"exists_ip_hourly": l.ExistsIPHourly, "exists_ip_daily": l.ExistsIPDaily,
+		"exists_client_hourly": l.ExistsClientHourly,
 	} {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("limit %s: %w", name, err)

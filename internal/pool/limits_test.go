@@ -43,8 +43,8 @@ func TestParseRate(t *testing.T) {
 
 func TestRateMax(t *testing.T) {
 	year := 365 * 24 * time.Hour
-	if got := DefaultLimits().Guesses.Max(year); got != 740 {
-		t.Errorf("default guesses per year = %d, want 740", got)
+	if got := DefaultLimits().Guesses.Max(year); got != 375 {
+		t.Errorf("default guesses per year = %d, want 375", got)
 	}
 	if got := StrictLimits().Guesses.Max(year); got != 371 {
 		t.Errorf("strict guesses per year = %d, want 371", got)
