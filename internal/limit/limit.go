@@ -308,8 +308,8 @@ type Send struct {
 	// SourceIP is the client's address; "" if unknown.
 	SourceIP string
 	// Real is false for a decoy. Decoys count against every limit like real
-	// messages, and give the pool's SMS budgets (which cap what is actually
-	// paid for) back in the same transaction.
+	// messages, and go through the pool's SMS budgets (which cap what is
+	// actually paid for) without spending them.
 	Real bool
 	// Verified is true when the destination is an account's verified
 	// phone number: such sends do not spend the new-number budget. A decoy
@@ -411,9 +411,9 @@ func sendLimits(p pool.Pool, s Send) []sendLimit {
 		add(l.PrefixDaily, "send/prefix-d/"+p.ID+"/"+prefix, pool.KindLimitExceeded,
 			fmt.Sprintf("Too many codes sent to numbers in this range (limit %s); try again later.", l.PrefixDaily))
 	}
-	// The SMS budgets: a decoy takes them too, so it is refused when a real
-	// message would be and costs the same, and then gives them back (see
-	// TakeSend): the budgets count only messages really sent.
+	// The SMS budgets: a decoy goes through them too, so it is refused when
+	// a real message would be and costs the same, but leaves their tokens
+	// (store.Limit.Refund): the budgets count only messages really sent.
 	if s.Channel == ChannelSMS {
 		add(l.SMSHourly, "send/sms-h/"+p.ID, pool.KindTooManyRequests,
 			fmt.Sprintf("The pool's SMS budget (%s) is spent; try again later.", l.SMSHourly))
@@ -450,6 +450,8 @@ func (g *Guard) TakeSend(ctx context.Context, p pool.Pool, s Send) error {
 	raw := make([]store.Limit, len(lims))
 	for i, l := range lims {
 		raw[i] = l.limit
+		// A decoy's budgets are checked and written, and not spent.
+		raw[i].Refund = l.budget && !s.Real
 	}
 	now := g.now()
 	denied, retryAt, err := g.st.TakeTokens(ctx, raw, now)
@@ -457,16 +459,6 @@ func (g *Guard) TakeSend(ctx context.Context, p pool.Pool, s Send) error {
 		return fmt.Errorf("count message: %w", err)
 	}
 	if denied < 0 {
-		if s.Real {
-			return nil
-		}
-		for _, l := range lims {
-			if l.budget {
-				if err := g.st.ReturnTokens(ctx, l.limit, 1, now); err != nil {
-					return fmt.Errorf("return a decoy's budget: %w", err)
-				}
-			}
-		}
 		return nil
 	}
 	d := lims[denied]

@@ -235,6 +235,11 @@ type Limit struct {
 	Key   string
 	Burst int
 	Every time.Duration
+	// Refund checks the bucket and writes it like a take, but leaves its
+	// token: the bucket must hold one, and still does after. A decoy uses
+	// it to do exactly the work of a real message without spending what
+	// only real messages spend.
+	Refund bool
 }
 
 // Limits keeps rate-limit buckets shared by every node.

@@ -114,6 +114,10 @@ func TakeAll(limits []store.Limit, buckets []Bucket, tats map[string]int64, now 
 		if !ok {
 			return i, retry
 		}
+		if l.Refund {
+			// Checked and written like the others, but the token stays.
+			next = tat
+		}
 		tats[l.Key] = next
 	}
 	return -1, 0

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Outbox", s.testOutbox)
 	t.Run("Maintenance", s.testMaintenance)
 	t.Run("UnitOfWork", s.testUnitOfWork)
+	t.Run("LimitRefund", s.testRefund)
 }
 
 type suite struct {

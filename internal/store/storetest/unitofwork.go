@@ -217,3 +217,30 @@ func (s suite) testUnitOfWork(t *testing.T) {
 		}
 	})
 }
+
+// testRefund pins store.Limit.Refund: checked and written like a take,
+// with the token left in the bucket.
+func (s suite) testRefund(t *testing.T) {
+	t.Parallel()
+	st := s.open(t)
+	refund := store.Limit{Key: "refund/b", Burst: 1, Every: time.Hour, Refund: true}
+	take := refund
+	take.Refund = false
+	for i := range 3 {
+		if denied, _, err := st.TakeTokens(t.Context(), []store.Limit{refund}, t0); err != nil || denied != -1 {
+			t.Fatalf("refunded take %d: denied %d, err %v; want -1, nil", i, denied, err)
+		}
+	}
+	n, err := st.LimitTokens(t.Context(), take, t0)
+	must(t, "LimitTokens", err)
+	if n != 1 {
+		t.Errorf("after refunded takes the bucket holds %d, want 1", n)
+	}
+	if denied, _, err := st.TakeTokens(t.Context(), []store.Limit{take}, t0); err != nil || denied != -1 {
+		t.Fatalf("take: denied %d, err %v", denied, err)
+	}
+	// Empty now: a refunded take is refused like any other.
+	if denied, _, err := st.TakeTokens(t.Context(), []store.Limit{refund}, t0); err != nil || denied != 0 {
+		t.Errorf("refunded take of an empty bucket: denied %d, err %v; want 0, nil", denied, err)
+	}
+}
