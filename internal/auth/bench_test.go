@@ -37,6 +37,17 @@ func (l *lastCodes) get(to string) string {
 	return l.codes[to]
 }
 
+// openSimulationStore opens a SQLite store without fsyncs, for tests that
+// simulate months of traffic and test limits, not durability: the same
+// SQL and transactions, a fraction of the time.
+func openSimulationStore(tb testing.TB) store.Store {
+	st, err := sqlite.OpenWith(context.Background(), filepath.Join(tb.TempDir(), "latchkey.db"), sqlite.Options{NoSync: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
 // stores lists the backends benchmarks run on: the embedded default and
 // PostgreSQL (skipped when no server is configured; see pgtest).
 var stores = []struct {

@@ -49,7 +49,7 @@ type simEngine struct {
 func newSimEngine(tb testing.TB, limits pool.Limits) *simEngine {
 	tb.Helper()
 	ctx := context.Background()
-	st := stores[0].open(tb)
+	st := openSimulationStore(tb)
 	tb.Cleanup(func() { st.Close() })
 	clock := newSimClock()
 	codes := &lastCodes{codes: map[string]string{}}
@@ -149,7 +149,7 @@ func TestSimulatedYearAttacker(t *testing.T) {
 				}
 				s.clock.Advance(time.Hour)
 			}
-			// Every two hours: the budget gains a token every 12, so trying
+			// Every two hours: the budget gains a token every 24, so trying
 			// more often would only add refused requests.
 			const every = 2 * time.Hour
 			for step := 0; step < int(year/every); step++ {

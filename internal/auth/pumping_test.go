@@ -46,7 +46,7 @@ func (s *sentSMS) Send(ctx context.Context, m deliver.Message) error {
 // three hours from home, is always served.
 func TestSMSPumping(t *testing.T) {
 	ctx := context.Background()
-	st := stores[0].open(t)
+	st := openSimulationStore(t)
 	t.Cleanup(func() { st.Close() })
 	clock := newSimClock()
 	sent := &sentSMS{byCode: map[string]int{}, codes: &lastCodes{codes: map[string]string{}}}

@@ -48,9 +48,23 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// Options change how a Store opens its database.
+type Options struct {
+	// NoSync turns SQLite's fsyncs off (synchronous=OFF): a crash of the
+	// machine may lose acknowledged writes or corrupt the file. Only for
+	// tests and simulations that do not test durability; the server never
+	// sets it.
+	NoSync bool
+}
+
 // Open opens the database at path, creating it and its parent directory if
 // needed, and brings its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite store: empty path")
 	}
@@ -62,7 +76,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
 
-	w, err := sql.Open("sqlite", dsn(abs, false))
+	w, err := sql.Open("sqlite", dsn(abs, false, opts.NoSync))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
@@ -82,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
 
-	r, err := sql.Open("sqlite", dsn(abs, true))
+	r, err := sql.Open("sqlite", dsn(abs, true, opts.NoSync))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
@@ -160,7 +174,7 @@ func ping(ctx context.Context, db *sql.DB) error {
 
 // dsn builds a modernc.org/sqlite URI whose pragmas apply to every pooled
 // connection, since database/sql opens connections behind our back.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, readOnly, noSync bool) string {
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // Windows drive paths: file:///C:/...
@@ -169,7 +183,11 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	if noSync {
+		q.Add("_pragma", "synchronous(OFF)")
+	} else {
+		q.Add("_pragma", "synchronous(FULL)")
+	}
 	// fullfsync matters only on macOS, where a plain fsync does not flush
 	// the drive's cache; elsewhere it is a no-op.
 	q.Add("_pragma", "fullfsync(1)")
