@@ -28,7 +28,7 @@ func (e *Engine) takeGuess(ctx context.Context, p pool.Pool, c pool.Client, acco
 
 // unjudged gives back an answer that was never compared with a code.
 func (e *Engine) unjudged(ctx context.Context, g *limit.Guess) {
-	if err := g.Unjudged(ctx); err != nil {
+	if err := g.In(e.guard).Unjudged(ctx); err != nil {
 		// Keeping the token is the safe side: the budget only shrinks.
 		e.log.ErrorContext(ctx, "return unjudged answer", "error", err)
 	}
@@ -36,7 +36,7 @@ func (e *Engine) unjudged(ctx context.Context, g *limit.Guess) {
 
 // settleRight forgives the user's own wrong answers after a right one.
 func (e *Engine) settleRight(ctx context.Context, g *limit.Guess, sessionID string) {
-	if _, err := g.Right(ctx, sessionID); err != nil {
+	if _, err := g.In(e.guard).Right(ctx, sessionID); err != nil {
 		e.log.ErrorContext(ctx, "settle right answer", "error", err)
 	}
 }
@@ -44,7 +44,7 @@ func (e *Engine) settleRight(ctx context.Context, g *limit.Guess, sessionID stri
 // settleWrong records a wrong answer so that a later right answer from the
 // same session or address can forgive it, and audits it as a.typ.
 func (e *Engine) settleWrong(ctx context.Context, g *limit.Guess, a auditEntry, sessionID string, attempts, maxAttempts int) {
-	if err := g.Wrong(ctx, sessionID); err != nil {
+	if err := g.In(e.guard).Wrong(ctx, sessionID); err != nil {
 		e.log.ErrorContext(ctx, "record wrong answer", "pool", a.pool.ID, "error", err)
 	}
 	a.detail = map[string]string{"reason": "wrong_code", "attempt": strconv.Itoa(attempts), "max_attempts": strconv.Itoa(maxAttempts)}

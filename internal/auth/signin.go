@@ -128,15 +128,7 @@ func (e *Engine) InitiateAuth(ctx context.Context, in InitiateAuthInput) (AuthRe
 		return AuthResult{}, err
 	}
 	if in.AuthFlow == pool.FlowCustomAuth {
-		if router.Configured(hook.DefineAuthChallenge) {
-			return e.startCustomChallenge(ctx, start)
-		}
-		// The built-in DefineAuthChallenge: no history yet, so ask a
-		// CUSTOM_CHALLENGE; the built-in CreateAuthChallenge sends a code
-		// to the username itself.
-		return e.step(ctx, func(w *Engine) (AuthResult, error) {
-			return w.startCodeChallenge(ctx, start, pool.ChallengeCustom, id.channel())
-		})
+		return e.startCustomAuth(ctx, start)
 	}
 	switch pref := in.AuthParameters["PREFERRED_CHALLENGE"]; pref {
 	case pool.ChallengeSMSOTP, pool.ChallengeEmail:
@@ -274,43 +266,22 @@ func (e *Engine) startSelectChallenge(ctx context.Context, s signInStart) (AuthR
 	}, nil
 }
 
-// startCodeChallenge makes a code, stores its hash in a new session and
-// sends it. For an unknown user (or a user without that channel, when the
-// pool hides existence) the session is a decoy: a code is made and hashed
-// the same way, nothing is sent, and no answer can succeed.
+// startCodeChallenge starts a USER_AUTH sign-in with a code challenge
+// (SMS_OTP or EMAIL_OTP): the built-in CreateAuthChallenge, stored in a new
+// session.
 func (e *Engine) startCodeChallenge(ctx context.Context, s signInStart, challenge string, ch deliver.Channel) (AuthResult, error) {
 	as, tok, err := s.base(e)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	dest, masked, err := e.destination(s, ch)
+	params, send, err := e.createCode(ctx, s, &as, challenge, ch)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	o := s.outgoing(ch, dest)
-	if err := e.admitSend(ctx, &o); err != nil {
+	if err := e.storeSession(ctx, as, send); err != nil {
 		return AuthResult{}, err
 	}
-	code, err := e.armCode(&as, s.pool, challenge, ch, o.dest)
-	if err != nil {
-		return AuthResult{}, err
-	}
-	as.Decoy = as.Decoy || o.decoy()
-	if err := e.store.CreateSession(ctx, as); err != nil {
-		return AuthResult{}, internal("store session", err)
-	}
-	o.code = code
-	if err := e.dispatch(ctx, o); err != nil {
-		if derr := e.store.DeleteSession(ctx, as.TokenHash); derr != nil && !errors.Is(derr, pool.ErrNotFound) {
-			e.log.ErrorContext(ctx, "drop session after failed delivery", "pool", s.pool.ID, "error", derr)
-		}
-		return AuthResult{}, err
-	}
-	return AuthResult{
-		ChallengeName:       challenge,
-		Session:             tok,
-		ChallengeParameters: challengeParameters(challenge, s.id.value, ch, masked),
-	}, nil
+	return AuthResult{ChallengeName: challenge, Session: tok, ChallengeParameters: params}, nil
 }
 
 // outgoing describes the sign-in code for dest ("" for a decoy).
@@ -346,23 +317,6 @@ func (e *Engine) destination(s signInStart, ch deliver.Channel) (dest, masked st
 		}
 	}
 	return "", decoyDestination(s.pool, s.id, ch), nil
-}
-
-// armCode puts a fresh code on the session and returns it.
-func (e *Engine) armCode(as *pool.AuthSession, p pool.Pool, challenge string, ch deliver.Channel, dest string) (string, error) {
-	h, err := hasher(p)
-	if err != nil {
-		return "", internal("arm code", err)
-	}
-	code, err := e.newCode(p, dest)
-	if err != nil {
-		return "", internal("arm code", err)
-	}
-	as.Challenge = challenge
-	as.Channel = string(ch)
-	as.Destination = dest
-	as.CodeHash = h.Hash(as.ID, code)
-	return code, nil
 }
 
 func challengeParameters(challenge, username string, ch deliver.Channel, masked string) map[string]string {
@@ -491,12 +445,7 @@ func (e *Engine) RespondToAuthChallenge(ctx context.Context, in RespondInput) (A
 		return AuthResult{}, err
 	}
 	h := signInHooks{router: router, pool: p, clientID: c.ID, typed: s.Username, metadata: in.ClientMetadata}
-	if s.Custom.Hooked {
-		// Started under a DefineAuthChallenge hook: the hooks' state
-		// machine to the end, whatever the pool's hooks are now.
-		return e.answerCustomChallenge(ctx, p, c, s, answer, h)
-	}
-	return e.answerCode(ctx, p, c, s, answer, h)
+	return e.answerChallenge(ctx, p, c, s, answer, h)
 }
 
 // answerParameter names the ChallengeResponses key holding the answer.
@@ -531,171 +480,21 @@ func (e *Engine) selectChallenge(ctx context.Context, p pool.Pool, c pool.Client
 	if !slices.Contains(availableChallenges(p, user), answer) {
 		return AuthResult{}, pool.Errorf(pool.KindInvalidParameter, "ANSWER %q is not one of the available challenges %v.", answer, availableChallenges(p, user))
 	}
-	ch := challengeChannel(answer)
 	start := signInStart{pool: p, client: c, id: id, user: user, flow: s.Flow}
-	dest, masked, err := e.destination(start, ch)
-	if err != nil {
-		return AuthResult{}, err
-	}
-	o := start.outgoing(ch, dest)
-	if err := e.admitSend(ctx, &o); err != nil {
-		return AuthResult{}, err
-	}
 	next := s
-	tok, hash, err := e.newSessionToken()
-	if err != nil {
-		return AuthResult{}, internal("new session", err)
-	}
-	next.TokenHash = hash
-	code, err := e.armCode(&next, p, answer, ch, o.dest)
+	params, send, err := e.createCode(ctx, start, &next, answer, challengeChannel(answer))
 	if err != nil {
 		return AuthResult{}, err
 	}
-	next.Decoy = s.Decoy || o.decoy()
 	next.History = append(slices.Clone(s.History), pool.ChallengeResult{ChallengeName: pool.ChallengeSelect, ChallengeResult: true})
-	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
-		if errors.Is(err, pool.ErrNotFound) {
-			return AuthResult{}, invalidSession()
-		}
-		return AuthResult{}, internal("advance session", err)
-	}
-	o.code = code
-	if err := e.dispatch(ctx, o); err != nil {
-		return AuthResult{}, err
-	}
-	return AuthResult{ChallengeName: answer, Session: tok, ChallengeParameters: challengeParameters(answer, id.value, ch, masked)}, nil
-}
-
-// answerCode judges an answer to a code challenge. The attempt is counted
-// in the store against the session and then against the account's
-// guessing budget before the answer is judged, so parallel guesses can
-// never be evaluated more often than either limit allows.
-//
-// Counting, judging and settling are one unit of work. Without
-// PostAuthentication and PreTokenGeneration hooks the refresh token and the
-// audit event join it, so a sign-in's answer is one transaction and the
-// tokens are signed after it commits; with them, the hooks run after the
-// unit and the tokens are issued as finishSignIn does.
-func (e *Engine) answerCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string, hooks signInHooks) (AuthResult, error) {
-	direct := !hooks.router.Configured(hook.PostAuthentication) && !hooks.router.Configured(hook.PreTokenGeneration)
-	var (
-		res  AuthResult
-		done *settledSignIn
-	)
-	err := e.inUnit(ctx, func(w *Engine) error {
-		var err error
-		res, done, err = w.judgeCode(ctx, p, c, s, answer, direct)
-		return err
-	})
-	if err != nil || done == nil {
-		return res, err
-	}
-	if !direct {
-		hooks.user = &done.user
-		if err := e.postAuthentication(ctx, hooks); err != nil {
-			return AuthResult{}, err
-		}
-		t, err := e.issueTokensWith(ctx, p, c, done.user, e.now().UTC(), hooks.metadata)
-		if err != nil {
-			return AuthResult{}, err
-		}
-		e.audit(ctx, signInSuccess(p, c, done.user, done.session))
-		return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
-	}
-	t, err := e.mint(ctx, p, c, done.user, done.refresh, nil)
+	tok, err := e.rotate(ctx, s.TokenHash, &next)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	t.RefreshToken = done.secret
-	return AuthResult{Tokens: t, ChallengeParameters: map[string]string{}}, nil
-}
-
-// settledSignIn is a right answer's outcome, settled in the store: the
-// user, and, when the unit also started the token family, its refresh
-// token and secret.
-type settledSignIn struct {
-	user    pool.User
-	session pool.AuthSession
-	refresh pool.RefreshToken
-	secret  string
-}
-
-// judgeCode is answerCode's unit of work: count, judge, settle. With
-// withTokens it also stores the refresh token and the success event.
-func (e *Engine) judgeCode(ctx context.Context, p pool.Pool, c pool.Client, s pool.AuthSession, answer string, withTokens bool) (AuthResult, *settledSignIn, error) {
-	// The session's attempt first: a flood of answers to one session then
-	// costs the account's budget no more than the session's attempts.
-	counted, guess, err := e.countAnswer(ctx, p, c, s)
-	if err != nil {
-		return AuthResult{}, nil, err
+	if err := e.dispatch(ctx, *send); err != nil {
+		return AuthResult{}, err
 	}
-	h, err := hasher(p)
-	if err != nil {
-		return AuthResult{}, nil, internal("check code", err)
-	}
-	// Decoys are checked too, so both kinds of session cost the same.
-	right := h.Check(counted.ID, answer, counted.CodeHash) && !counted.Decoy
-	if right {
-		// Single use: of concurrent right answers only one deletes it.
-		if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
-			e.unjudged(ctx, guess)
-			if errors.Is(err, pool.ErrNotFound) {
-				return AuthResult{}, nil, invalidSession()
-			}
-			return AuthResult{}, nil, internal("use session", err)
-		}
-		e.settleRight(ctx, guess, counted.ID)
-		u, err := e.signedIn(ctx, p, counted)
-		if err != nil {
-			return AuthResult{}, nil, err
-		}
-		done := &settledSignIn{user: u, session: counted}
-		if withTokens {
-			if done.refresh, done.secret, err = e.newRefreshToken(ctx, p, c, u, e.now().UTC()); err != nil {
-				return AuthResult{}, nil, err
-			}
-			e.audit(ctx, signInSuccess(p, c, u, counted))
-		}
-		return AuthResult{}, done, nil
-	}
-	e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventSignInFailure, username: counted.Username, sub: counted.Sub, clientID: c.ID},
-		counted.ID, counted.Attempts, counted.MaxAttempts)
-	if counted.Attempts >= counted.MaxAttempts {
-		// The built-in DefineAuthChallenge: the last attempt failed. The
-		// session is not deleted: the store refuses every further answer,
-		// and a right answer counted before this one must still be able to
-		// use it. The sweeper removes it once it expires.
-		return AuthResult{}, nil, incorrect()
-	}
-	if counted.Challenge != pool.ChallengeCustom {
-		return AuthResult{}, nil, pool.Errorf(pool.KindCodeMismatch, "Invalid code or auth state for the user.")
-	}
-	// CUSTOM_CHALLENGE, as Cognito: a wrong answer that does not end the
-	// flow yields the same challenge (the same code) under a new Session,
-	// and the old Session stops working.
-	next := counted
-	tok, hash, err := e.newSessionToken()
-	if err != nil {
-		return AuthResult{}, nil, internal("new session", err)
-	}
-	next.TokenHash = hash
-	next.History = append(slices.Clone(counted.History), pool.ChallengeResult{ChallengeName: pool.ChallengeCustom, ChallengeResult: false})
-	if err := e.store.ReplaceSession(ctx, s.TokenHash, next); err != nil {
-		if errors.Is(err, pool.ErrNotFound) {
-			return AuthResult{}, nil, invalidSession()
-		}
-		return AuthResult{}, nil, internal("advance session", err)
-	}
-	ch := deliver.Channel(counted.Channel)
-	masked := mask(ch, counted.Destination)
-	if counted.Destination == "" {
-		masked = decoyDestination(p, storedIdentifier(counted.Username), ch)
-	}
-	return AuthResult{
-		ChallengeName:       pool.ChallengeCustom,
-		Session:             tok,
-		ChallengeParameters: challengeParameters(pool.ChallengeCustom, counted.Username, ch, masked),
-	}, nil, nil
+	return AuthResult{ChallengeName: answer, Session: tok, ChallengeParameters: params}, nil
 }
 
 // finishSignIn issues tokens after a right answer, and marks the identifier

@@ -174,6 +174,14 @@ func (g *Guard) TakeGuess(ctx context.Context, p pool.Pool, account, source stri
 	return &Guess{g: g, p: p, account: account, source: source, trusted: trusted, limits: lims}, nil
 }
 
+// In returns the guess settled through g: a guess counted in one unit of
+// work and settled in another (across a hook call) settles in the second.
+func (q *Guess) In(g *Guard) *Guess {
+	c := *q
+	c.g = g
+	return &c
+}
+
 // Unjudged gives the answer back: it was never compared with a code (the
 // session was gone or out of attempts).
 func (q *Guess) Unjudged(ctx context.Context) error {
