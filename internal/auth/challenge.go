@@ -401,16 +401,21 @@ func (e *Engine) answerSteps(ctx context.Context, p pool.Pool, c pool.Client, s 
 	var done *settledSignIn
 	err = e.inUnit(ctx, func(w *Engine) error {
 		res, done = AuthResult{}, nil
+		wrong := auditEntry{pool: p, typ: EventSignInFailure, username: counted.Username, sub: counted.Sub, clientID: c.ID}
 		if defineErr == nil && next == issueTokens && !counted.Decoy {
 			// Single use: of concurrent answers only one deletes it.
-			if err := w.store.DeleteSession(ctx, s.TokenHash); err != nil {
-				w.unjudged(ctx, guess)
-				if errors.Is(err, pool.ErrNotFound) {
-					return invalidSession()
+			useSession := func() error {
+				if err := w.store.DeleteSession(ctx, s.TokenHash); err != nil {
+					if errors.Is(err, pool.ErrNotFound) {
+						return invalidSession()
+					}
+					return internal("use session", err)
 				}
-				return internal("use session", err)
+				return nil
 			}
-			w.settleRight(ctx, guess, counted.ID)
+			if err := w.settle(ctx, guess, counted.ID, true, useSession, wrong, counted.Attempts, counted.MaxAttempts); err != nil {
+				return err
+			}
 			u, err := w.signedIn(ctx, p, counted)
 			if err != nil {
 				return err
@@ -424,11 +429,10 @@ func (e *Engine) answerSteps(ctx context.Context, p pool.Pool, c pool.Client, s 
 			}
 			return nil
 		}
-		if right {
-			w.settleRight(ctx, guess, counted.ID)
-		} else {
-			w.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventSignInFailure, username: counted.Username, sub: counted.Sub, clientID: c.ID},
-				counted.ID, counted.Attempts, counted.MaxAttempts)
+		// A right answer that does not end the sign-in (a step of a
+		// hooked session) has nothing to use up yet.
+		if err := w.settle(ctx, guess, counted.ID, right, nil, wrong, counted.Attempts, counted.MaxAttempts); err != nil {
+			return err
 		}
 		switch {
 		case defineErr != nil:

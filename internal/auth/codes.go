@@ -137,20 +137,24 @@ func (e *Engine) checkCodeIn(ctx context.Context, p pool.Pool, c standaloneCode,
 	// answers given to this same code.
 	codeID := c.purpose + "@" + strconv.FormatInt(live.CreatedAt.UnixMilli(), 10)
 	// A decoy's code is checked like a real one, and never right.
-	if !h.Check(c.context(p.ID), answer, live.Hash) || c.decoy {
-		e.settleWrong(ctx, guess, auditEntry{pool: p, typ: EventCodeWrong, username: c.username, sub: c.sub, clientID: c.clientID},
-			codeID, live.Attempts, live.MaxAttempts)
+	right := h.Check(c.context(p.ID), answer, live.Hash) && !c.decoy
+	// Exactly one of concurrent right answers gets past the delete.
+	useCode := func() error {
+		if err := e.store.DeleteCode(ctx, p.ID, c.username, c.purpose); err != nil {
+			if errors.Is(err, pool.ErrNotFound) {
+				return expired
+			}
+			return internal("use code", err)
+		}
+		return nil
+	}
+	wrong := auditEntry{pool: p, typ: EventCodeWrong, username: c.username, sub: c.sub, clientID: c.clientID}
+	if err := e.settle(ctx, guess, codeID, right, useCode, wrong, live.Attempts, live.MaxAttempts); err != nil {
+		return err
+	}
+	if !right {
 		return codeMismatch()
 	}
-	// Exactly one of concurrent right answers gets past the delete.
-	if err := e.store.DeleteCode(ctx, p.ID, c.username, c.purpose); err != nil {
-		e.unjudged(ctx, guess)
-		if errors.Is(err, pool.ErrNotFound) {
-			return expired
-		}
-		return internal("use code", err)
-	}
-	e.settleRight(ctx, guess, codeID)
 	return nil
 }
 

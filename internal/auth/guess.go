@@ -54,6 +54,29 @@ func (e *Engine) settleWrong(ctx context.Context, g *limit.Guess, a auditEntry, 
 	e.audit(ctx, a)
 }
 
+// settle ends an answer that was counted (guess) and judged: the one
+// settlement of sign-in answers, sign-up confirmations and attribute
+// verifications. A right answer first uses its code up with use (of
+// concurrent right answers exactly one succeeds; the others get use's
+// error and their answer back) and then gives the account's budget back
+// with the wrong answers it forgives; a wrong one is recorded, so a later
+// right answer from the same session or address can forgive it, and
+// audited as wrong.
+func (e *Engine) settle(ctx context.Context, guess *limit.Guess, codeID string, right bool, use func() error, wrong auditEntry, attempts, maxAttempts int) error {
+	if !right {
+		e.settleWrong(ctx, guess, wrong, codeID, attempts, maxAttempts)
+		return nil
+	}
+	if use != nil {
+		if err := use(); err != nil {
+			e.unjudged(ctx, guess)
+			return err
+		}
+	}
+	e.settleRight(ctx, guess, codeID)
+	return nil
+}
+
 // countAnswer counts an answer to session s before it is judged: first
 // against the session's attempts (so a flood of answers to one session
 // costs the account no more than those), then against the account's
