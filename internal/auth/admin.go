@@ -87,7 +87,7 @@ func (a *Admin) newPool(name, region string, settings pool.Settings) (pool.Pool,
 		Settings:  settings,
 		HashKey:   hashKey,
 	}
-	key, err := token.NewSigningKey(a.rand, p.ID, now)
+	key, err := token.NewSigningKey(a.rand, p.ID, settings.EffectiveSigningAlgorithm(), now)
 	if err != nil {
 		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("create signing key: %w", err)
 	}
@@ -147,6 +147,9 @@ func validateSettings(s pool.Settings) error {
 	}
 	if s.SignUpCodeTTL <= 0 || s.SignUpCodeTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("sign-up code lifetime %s is outside 0..24h", s.SignUpCodeTTL))
+	}
+	if err := pool.ValidateSigningAlgorithm(s.SigningAlgorithm); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

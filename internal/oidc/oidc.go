@@ -93,7 +93,7 @@ func (h *Handler) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		JWKSURI:                           iss.Issuer() + "/.well-known/jwks.json",
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{token.Algorithm},
+		IDTokenSigningAlgValuesSupported:  iss.Algorithms(),
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		ClaimsSupported: []string{
 			"sub", "iss", "aud", "exp", "iat", "auth_time",

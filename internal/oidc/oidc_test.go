@@ -55,7 +55,7 @@ func newIssuer(t *testing.T) *token.Issuer {
 	t.Helper()
 	var keys []pool.SigningKey
 	for i := range 2 {
-		k, err := token.NewSigningKey(rand.Reader, poolID, now.Add(time.Duration(i)*time.Hour))
+		k, err := token.NewSigningKey(rand.Reader, poolID, token.RS256, now.Add(time.Duration(i)*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
