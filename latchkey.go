@@ -182,6 +182,10 @@ type PoolOptions struct {
 	// ClientName is the name of the pool's first app client; "app" when
 	// empty.
 	ClientName string
+	// SigningAlgorithm is the JWS algorithm of the pool's tokens: "RS256"
+	// (RSA-2048, what Cognito signs with; the default when empty), "ES256"
+	// (ECDSA on P-256) or "EdDSA" (Ed25519).
+	SigningAlgorithm string
 }
 
 // Server is Latchkey running in a Go program: its HTTP handler and the
@@ -360,8 +364,9 @@ func (s *Server) Bootstrap(ctx context.Context) (p Pool, c Client, created bool,
 	return publicPool(ip), publicClient(ic), true, nil
 }
 
-// CreatePool creates a pool with the default settings and its first app
-// client (without a client secret).
+// CreatePool creates a pool with the default settings (but for its signing
+// algorithm, when opts names one) and its first app client (without a
+// client secret).
 func (s *Server) CreatePool(ctx context.Context, opts PoolOptions) (Pool, Client, error) {
 	if strings.TrimSpace(opts.Name) == "" {
 		return Pool{}, Client{}, errors.New("latchkey: PoolOptions.Name is required")
@@ -378,7 +383,11 @@ func (s *Server) CreatePool(ctx context.Context, opts PoolOptions) (Pool, Client
 	if err := co.Validate(); err != nil {
 		return Pool{}, Client{}, err
 	}
-	p, err := s.engine.CreatePool(ctx, opts.Name, region, pool.DefaultSettings())
+	settings := pool.DefaultSettings()
+	if opts.SigningAlgorithm != "" {
+		settings.SigningAlgorithm = opts.SigningAlgorithm
+	}
+	p, err := s.engine.CreatePool(ctx, opts.Name, region, settings)
 	if err != nil {
 		return Pool{}, Client{}, err
 	}

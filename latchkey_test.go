@@ -295,6 +295,24 @@ func TestCloseAndReopen(t *testing.T) {
 	if err != nil || !strings.HasPrefix(p2.ID, "eu-west-1_") {
 		t.Fatalf("CreatePool = %+v, %v", p2, err)
 	}
+
+	// A pool of each signing algorithm publishes a key of that algorithm;
+	// anything else is refused, naming the allowed ones.
+	for alg, kty := range map[string]string{"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"} {
+		p, _, err := srv.CreatePool(context.Background(), latchkey.PoolOptions{Name: alg, SigningAlgorithm: alg})
+		if err != nil {
+			t.Fatalf("CreatePool(%s): %v", alg, err)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+p.ID+"/.well-known/jwks.json", nil))
+		var set struct{ Keys []struct{ Alg, Kty string } }
+		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 || set.Keys[0].Alg != alg || set.Keys[0].Kty != kty {
+			t.Errorf("JWKS of a %s pool: %s (%v)", alg, rec.Body.String(), err)
+		}
+	}
+	if _, _, err := srv.CreatePool(context.Background(), latchkey.PoolOptions{Name: "hmac", SigningAlgorithm: "HS256"}); err == nil || !strings.Contains(err.Error(), "RS256, ES256, EdDSA") {
+		t.Errorf("CreatePool with HS256: %v, want an error naming the allowed algorithms", err)
+	}
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}

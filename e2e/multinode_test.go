@@ -2,8 +2,10 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -348,4 +350,92 @@ func TestMultiNode(t *testing.T) {
 			wantAPIError(t, "GetTokensFromRefreshToken on "+n.name+" after the sign-out", err, "NotAuthorizedException", "Refresh Token has been revoked")
 		}
 	})
+
+	t.Run("pools of each signing algorithm, made while the nodes run", func(t *testing.T) {
+		for i, alg := range []string{"ES256", "EdDSA"} {
+			p := createPool(t, storeURL, alg)
+			user := fmt.Sprintf("+1415555020%d", i)
+			if _, err := signUp(ctx, nodes[0].cog, p, user); err != nil {
+				t.Fatal(err)
+			}
+			res, err := signIn(ctx, nodes[0], p, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := jwks(t, nodes[1].url, p.poolID)
+			if len(keys.Keys) != 1 || keys.Keys[0].Algorithm != alg {
+				t.Fatalf("%s pool: %s serves keys %v", alg, nodes[1].name, keys.Keys)
+			}
+			verifyJWT(t, keys, aws.ToString(res.IdToken), iss(p.poolID))
+			verifyJWT(t, keys, aws.ToString(res.AccessToken), iss(p.poolID))
+			if _, err := nodes[2].cog.GetUser(ctx, &cip.GetUserInput{AccessToken: res.AccessToken}); err != nil {
+				t.Errorf("%s pool: GetUser on %s with a token from %s: %v", alg, nodes[2].name, nodes[0].name, err)
+			}
+		}
+	})
+
+	t.Run("a changed signing algorithm reaches every node", func(t *testing.T) {
+		p := createPool(t, storeURL, "RS256")
+		const user = "+14155550299"
+		if _, err := signUp(ctx, nodes[0].cog, p, user); err != nil {
+			t.Fatal(err)
+		}
+		before, err := signIn(ctx, nodes[0], p, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes { // every node caches the pool's one key
+			if got := len(jwks(t, n.url, p.poolID).Keys); got != 1 {
+				t.Fatalf("%s serves %d keys, want 1", n.name, got)
+			}
+		}
+		cliCtx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(cliCtx, latchkeyBin, "pools", "update", p.poolID, "--store", storeURL, "--signing-alg", "EdDSA")
+		cmd.Env = cleanEnv()
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "(EdDSA) added") {
+			t.Fatalf("latchkey pools update --signing-alg EdDSA: %v\n%s", err, out)
+		}
+		// No restart: each node rereads the pool's keys within seconds and
+		// publishes the new key next to the old one, which still verifies.
+		for _, n := range nodes {
+			var algs []string
+			for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				algs = algs[:0]
+				for _, k := range jwks(t, n.url, p.poolID).Keys {
+					algs = append(algs, k.Algorithm)
+				}
+				if len(algs) == 2 {
+					break
+				}
+			}
+			if !slices.Equal(algs, []string{"EdDSA", "RS256"}) {
+				t.Errorf("%s serves keys %v, want the new EdDSA key and the RS256 one", n.name, algs)
+			}
+			verifyJWT(t, jwks(t, n.url, p.poolID), aws.ToString(before.AccessToken), iss(p.poolID))
+			if _, err := n.cog.GetUser(ctx, &cip.GetUserInput{AccessToken: before.AccessToken}); err != nil {
+				t.Errorf("GetUser on %s with a token of the old key: %v", n.name, err)
+			}
+		}
+	})
+}
+
+// createPool makes a pool with the given signing algorithm through the
+// CLI against the cluster's store, with the send limits off.
+func createPool(t *testing.T, storeURL, alg string) app {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, latchkeyBin, "pools", "create", "--store", storeURL, "--name", "alg-"+alg, "--signing-alg", alg, "--json")
+	cmd.Env = cleanEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("latchkey pools create --signing-alg %s: %v", alg, err)
+	}
+	var created poolSummary
+	if err := json.Unmarshal(out, &created); err != nil || len(created.Clients) != 1 {
+		t.Fatalf("latchkey pools create --json: %v\n%s", err, out)
+	}
+	relaxSendLimits(t, storeURL, created.ID)
+	return app{poolID: created.ID, clientID: created.Clients[0].ID}
 }

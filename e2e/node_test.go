@@ -657,17 +657,24 @@ func jwks(t testing.TB, baseURL, poolID string) jose.JSONWebKeySet {
 	return set
 }
 
-// verifyJWT checks raw's RS256 signature with keys and its standard claims
-// against iss, as any JOSE library would, and returns all its claims.
+// verifyJWT checks raw's signature with the key of keys its kid names, in
+// that key's algorithm only (RS256, ES256 or EdDSA), and its standard
+// claims against iss, as any JOSE library would, and returns all its
+// claims.
 func verifyJWT(t testing.TB, keys jose.JSONWebKeySet, raw, iss string) map[string]any {
 	t.Helper()
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}
+	h := tok.Headers[0]
+	key := keys.Key(h.KeyID)
+	if len(key) != 1 || key[0].Algorithm != h.Algorithm {
+		t.Fatalf("JWT of kid %q and alg %s: the JWKS has %d such keys (alg %v)", h.KeyID, h.Algorithm, len(key), key)
+	}
 	var std jwt.Claims
 	all := map[string]any{}
-	if err := tok.Claims(keys, &std, &all); err != nil {
+	if err := tok.Claims(key[0], &std, &all); err != nil {
 		t.Fatalf("verify JWT with the JWKS: %v", err)
 	}
 	if err := std.Validate(jwt.Expected{Issuer: iss, Time: time.Now()}); err != nil {

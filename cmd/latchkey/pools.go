@@ -209,6 +209,10 @@ func poolsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		return fmt.Errorf("open store (%s): %w", target, err)
 	}
 	defer st.Close()
+	keysBefore, err := st.ListSigningKeys(ctx, poolID)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", poolID, err)
+	}
 	admin := auth.NewAdmin(st, rand.Reader, time.Now)
 	var changes []string
 	var hookChanged hookChange
@@ -231,14 +235,19 @@ func poolsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if err != nil {
 		return err
 	}
+	keys, err := st.ListSigningKeys(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", p.ID, err)
+	}
 	warnUnresolved(stderr, p.Settings.Delivery, getenv)
 	if *asJSON {
 		// The one time a generated secret is shown, --json carries it.
 		return printJSON(stdout, struct {
 			poolDetail
 			HookSecret string `json:"hook_secret,omitempty"`
-		}{poolDetails(p), hookChanged.newSecret})
+		}{poolDetails(p, keys), hookChanged.newSecret})
 	}
+	changes = append(changes, keyChanges(keysBefore, keys)...)
 	fmt.Fprintf(stdout, "Updated user pool %s.\n", p.ID)
 	for _, c := range append(changes, hookChanged.lines...) {
 		fmt.Fprintf(stdout, "  %s\n", c)
@@ -273,7 +282,11 @@ func poolsShow(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return fmt.Errorf("pool %s: %w", poolID, err)
 	}
-	return printJSON(stdout, poolDetails(p))
+	keys, err := st.ListSigningKeys(ctx, poolID)
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", poolID, err)
+	}
+	return printJSON(stdout, poolDetails(p, keys))
 }
 
 // splitPoolID takes a leading positional pool ID off args, so that it may
@@ -285,19 +298,67 @@ func splitPoolID(args []string) (string, []string) {
 	return "", args
 }
 
-// poolDetail is a pool as the CLI prints it: never its hash key, and its
-// hooks only as trigger names, URL hosts and whether a secret is set.
+// poolDetail is a pool as the CLI prints it: never its hash key or private
+// keys, and its hooks only as trigger names, URL hosts and whether a
+// secret is set.
 type poolDetail struct {
-	ID       string        `json:"id"`
-	Name     string        `json:"name"`
-	Region   string        `json:"region"`
-	Settings pool.Settings `json:"settings"`
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	Region      string        `json:"region"`
+	Settings    pool.Settings `json:"settings"`
+	SigningKeys []keyDetail   `json:"signing_keys"`
 }
 
-func poolDetails(p pool.Pool) poolDetail {
+// keyDetail is a signing key without its private part, newest first.
+type keyDetail struct {
+	KID       string     `json:"kid"`
+	Algorithm string     `json:"alg"`
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
+}
+
+func poolDetails(p pool.Pool, keys []pool.SigningKey) poolDetail {
 	s := p.Settings
 	l := s.EffectiveLimits()
 	s.Limits = &l
+	s.SigningAlgorithm = s.EffectiveSigningAlgorithm()
 	s.Hooks = redactHooks(s.Hooks)
-	return poolDetail{ID: p.ID, Name: p.Name, Region: p.Region, Settings: s}
+	d := poolDetail{ID: p.ID, Name: p.Name, Region: p.Region, Settings: s, SigningKeys: []keyDetail{}}
+	for _, k := range keys {
+		d.SigningKeys = append(d.SigningKeys, keyDetail{KID: k.KID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt})
+	}
+	return d
+}
+
+// keyChanges describes the keys an update added, and what becomes of the
+// keys the pool had.
+func keyChanges(before, after []pool.SigningKey) []string {
+	old := map[string]bool{}
+	for _, k := range before {
+		old[k.KID] = true
+	}
+	var lines []string
+	for _, k := range after {
+		if old[k.KID] {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("signing key %s (%s) added: in the JWKS now, signs from %s (%s after it was made)",
+			k.KID, k.Algorithm, k.CreatedAt.Add(auth.KeyActivationDelay).Local().Format(time.RFC3339), auth.KeyActivationDelay))
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	signing := true // before is newest first: the first unretired key signs until then
+	for _, k := range before {
+		if k.RetiredAt != nil {
+			continue
+		}
+		until := ""
+		if signing {
+			until = "signs until then and "
+			signing = false
+		}
+		lines = append(lines, fmt.Sprintf("signing key %s (%s) %skeeps verifying the tokens it signed", k.KID, k.Algorithm, until))
+	}
+	return lines
 }

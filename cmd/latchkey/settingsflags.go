@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
@@ -25,7 +26,29 @@ func defineSettingsFlags(fs *flag.FlagSet) *settingsFlags {
 	fs.DurationVar(&v.SessionTTL, "session-ttl", v.SessionTTL, "lifetime of a sign-in session and its code (3m-15m)")
 	fs.DurationVar(&v.SignUpCodeTTL, "sign-up-code-ttl", v.SignUpCodeTTL, "lifetime of a sign-up confirmation code (up to 24h; NIST SP 800-63B asks 10m for SMS)")
 	fs.StringVar(&v.DefaultPhoneRegion, "default-phone-region", "", `ISO region for phone numbers given without "+" (empty: E.164 required)`)
+	fs.Var(algFlag{&v.SigningAlgorithm}, "signing-alg", fmt.Sprintf("`algorithm` of the pool's JWTs: RS256 (Cognito's), ES256 or EdDSA; on update, a key of the new\n"+
+		"algorithm is published at once and signs %s later, and the old keys keep verifying", auth.KeyActivationDelay))
 	return f
+}
+
+// algFlag is --signing-alg, read in any case ("es256" is ES256) and
+// refused at parse time when it is none of pool.SigningAlgorithms.
+type algFlag struct{ v *string }
+
+func (f algFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f algFlag) Set(s string) error {
+	alg, err := pool.ParseSigningAlgorithm(s)
+	if err != nil {
+		return err
+	}
+	*f.v = alg
+	return nil
 }
 
 // apply copies the flags given on fs into s and describes each change.
@@ -48,6 +71,11 @@ func (f *settingsFlags) apply(fs *flag.FlagSet, s *pool.Settings) []string {
 			setting(&changes, fl.Name, &s.SignUpCodeTTL, v.SignUpCodeTTL)
 		case "default-phone-region":
 			setting(&changes, fl.Name, &s.DefaultPhoneRegion, v.DefaultPhoneRegion)
+		case "signing-alg":
+			// A pool stored before the setting existed has "" for RS256.
+			was := s.EffectiveSigningAlgorithm()
+			setting(&changes, fl.Name, &was, v.SigningAlgorithm)
+			s.SigningAlgorithm = v.SigningAlgorithm
 		}
 	})
 	return changes

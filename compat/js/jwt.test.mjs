@@ -5,6 +5,10 @@
 // (us-east-1_…), so a self-hosted issuer is verified with the generic
 // JwtVerifier plus aws-jwt-verify's own Cognito claim checks
 // (validateCognitoJwtFields: token_use, and aud or client_id).
+//
+// Pools sign with RS256 unless created with --signing-alg; aws-jwt-verify
+// (5.x) verifies all three algorithms latchkey offers (RS256, ES256 and
+// EdDSA with Ed25519), so each is checked here with the same verifier.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +21,7 @@ import {
   JwtExpiredError,
   JwtInvalidAudienceError,
   JwtInvalidScopeError,
+  JwtInvalidSignatureAlgorithmError,
   CognitoJwtInvalidTokenUseError,
   CognitoJwtInvalidClientIdError,
   ParameterValidationError,
@@ -24,6 +29,13 @@ import {
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
 import { startLatchkey, uniquePhone, uniqueEmail, jwtPayload, jwtHeader, sleep } from './latchkey.mjs';
+
+/** Each signing algorithm a pool may have, with the JWK kty and crv it publishes. */
+const algorithms = [
+  { alg: 'RS256', kty: 'RSA', members: ['alg', 'e', 'kid', 'kty', 'n', 'use'] },
+  { alg: 'ES256', kty: 'EC', crv: 'P-256', members: ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'] },
+  { alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', members: ['alg', 'crv', 'kid', 'kty', 'use', 'x'] },
+];
 
 let lk;
 
@@ -222,6 +234,82 @@ test('an expired token is rejected', async () => {
   await sleep(id.exp * 1000 - Date.now() + 1100);
   await rejects(v.id.verify(tokens.IdToken), JwtExpiredError);
   await rejects(v.access.verify(tokens.AccessToken), JwtExpiredError);
+});
+
+for (const { alg, kty, crv, members } of algorithms) {
+  test(`${alg} pool: its tokens verify against its JWKS`, async () => {
+    const pool = await lk.createPool({ name: `jwt-${alg}`, signingAlg: alg });
+    const issuer = lk.issuer(pool.poolId);
+
+    const doc = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+    assert.deepEqual(doc.id_token_signing_alg_values_supported, [alg]);
+    const { keys } = await (await fetch(doc.jwks_uri)).json();
+    assert.equal(keys.length, 1);
+    assert.deepEqual(Object.keys(keys[0]).sort(), members);
+    assert.equal(keys[0].alg, alg);
+    assert.equal(keys[0].kty, kty);
+    assert.equal(keys[0].crv, crv);
+    assert.equal(keys[0].use, 'sig');
+
+    const phone = uniquePhone();
+    const tokens = await lk.signIn(phone, { clientId: pool.clientId });
+    for (const t of [tokens.IdToken, tokens.AccessToken]) {
+      assert.deepEqual(jwtHeader(t), { alg, kid: keys[0].kid, typ: 'JWT' });
+    }
+    const v = verifiers(pool.poolId, pool.clientId);
+    const id = await v.id.verify(tokens.IdToken);
+    assert.equal(id.iss, issuer);
+    assert.equal(id['cognito:username'], phone);
+    const access = await v.access.verify(tokens.AccessToken);
+    assert.equal(access.client_id, pool.clientId);
+    assert.equal(access.sub, id.sub);
+
+    // A changed payload fails the signature; a header claiming another
+    // algorithm for the key fails before it (the JWK's alg is pinned).
+    const [h, p, s] = tokens.IdToken.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...jwtPayload(tokens.IdToken), 'cognito:username': '+14155550000' })).toString('base64url');
+    await rejects(v.id.verify(`${h}.${forged}.${s}`), JwtInvalidSignatureError);
+    const other = algorithms.find((a) => a.alg !== alg).alg;
+    const relabelled = Buffer.from(JSON.stringify({ ...jwtHeader(tokens.IdToken), alg: other })).toString('base64url');
+    await rejects(v.id.verify(`${relabelled}.${p}.${s}`), JwtInvalidSignatureAlgorithmError);
+
+    // The server's own API accepts the access token.
+    const me = await lk.call('GetUser', { AccessToken: tokens.AccessToken });
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.equal(me.body.Username, phone);
+  });
+}
+
+test('pools update --signing-alg: the running server publishes the new key and keeps the old one', async () => {
+  const pool = await lk.createPool({ name: 'jwt-switch' });
+  const issuer = lk.issuer(pool.poolId);
+  const before = await lk.signIn(uniquePhone(), { clientId: pool.clientId });
+  assert.equal(jwtHeader(before.IdToken).alg, 'RS256');
+
+  const out = await lk.updatePool(pool.poolId, ['--signing-alg', 'ES256']);
+  assert.match(out, /signing-alg: ES256 \(was RS256\)/);
+  assert.match(out, /\(ES256\) added/);
+
+  // Each node rereads its pools' keys every few seconds: no restart.
+  let keys = [];
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+    ({ keys } = await (await fetch(`${issuer}/.well-known/jwks.json`)).json());
+    if (keys.length === 2) break;
+  }
+  assert.deepEqual(keys.map((k) => `${k.alg}/${k.kty}`), ['ES256/EC', 'RS256/RSA']);
+  const doc = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+  assert.deepEqual(doc.id_token_signing_alg_values_supported.slice().sort(), ['ES256', 'RS256']);
+
+  // The old key goes on verifying the tokens it signed, for the server and
+  // for a verifier that fetches the new key set; the new key is published
+  // minutes before it signs, so tokens signed meanwhile are still RS256.
+  const v = verifiers(pool.poolId, pool.clientId);
+  await v.id.verify(before.IdToken);
+  await v.access.verify(before.AccessToken);
+  assert.equal((await lk.call('GetUser', { AccessToken: before.AccessToken })).status, 200);
+  const during = await lk.signIn(uniquePhone(), { clientId: pool.clientId });
+  assert.equal(jwtHeader(during.AccessToken).alg, 'RS256');
+  await v.access.verify(during.AccessToken);
 });
 
 test('CognitoJwtVerifier only accepts AWS pool ids (why JwtVerifier is used here)', () => {

@@ -185,11 +185,13 @@ export class Latchkey {
   /**
    * `latchkey pools create --data DIR --name NAME [...] --json`. Options:
    * name, autoConfirm (boolean), clientName, accessTokenTtl, idTokenTtl,
-   * refreshTokenTtl (Go durations such as '10s'). Returns
+   * refreshTokenTtl (Go durations such as '10s'), signingAlg ('RS256',
+   * 'ES256' or 'EdDSA'). Returns
    * { id, name, clients: [{ id, name }], poolId, clientId }.
    */
-  async createPool({ name = `pool-${randomBytes(3).toString('hex')}`, autoConfirm, clientName, accessTokenTtl, idTokenTtl, refreshTokenTtl } = {}) {
+  async createPool({ name = `pool-${randomBytes(3).toString('hex')}`, autoConfirm, clientName, accessTokenTtl, idTokenTtl, refreshTokenTtl, signingAlg } = {}) {
     const args = ['pools', 'create', '--data', this.dataDir, '--name', name, ...relaxedSendLimits];
+    if (signingAlg !== undefined) args.push('--signing-alg', signingAlg);
     if (autoConfirm !== undefined) args.push(`--auto-confirm=${autoConfirm}`);
     if (clientName !== undefined) args.push('--client-name', clientName);
     if (accessTokenTtl !== undefined) args.push('--access-token-ttl', accessTokenTtl);
@@ -204,6 +206,19 @@ export class Latchkey {
     }
     const pool = JSON.parse(stdout);
     return { ...pool, poolId: pool.id, clientId: pool.clients?.[0]?.id };
+  }
+
+  /**
+   * `latchkey pools update --data DIR POOL_ID ARGS...`, against the
+   * running server's store; resolves to its output.
+   */
+  async updatePool(poolId, args) {
+    const all = ['pools', 'update', poolId, '--data', this.dataDir, ...args];
+    try {
+      return (await execFileP(this.bin, all, { maxBuffer: 1 << 20 })).stdout;
+    } catch (err) {
+      throw new Error(`latchkey ${all.join(' ')} failed: ${(err.stderr || err.message).trim()}`);
+    }
   }
 
   /** GET /_dev/outbox?to=DEST: the messages sent to DEST, newest first. */

@@ -87,11 +87,52 @@ func (a *Admin) newPool(name, region string, settings pool.Settings) (pool.Pool,
 		Settings:  settings,
 		HashKey:   hashKey,
 	}
-	key, err := token.NewSigningKey(a.rand, p.ID, now)
+	key, err := token.NewSigningKey(a.rand, p.ID, settings.EffectiveSigningAlgorithm(), now)
 	if err != nil {
 		return pool.Pool{}, pool.SigningKey{}, fmt.Errorf("create signing key: %w", err)
 	}
 	return p, key, nil
+}
+
+// ensureSigningKey adds a key of the pool's signing algorithm when the
+// pool's newest unretired key has another one, and returns it (nil when
+// the keys already fit). Older keys stay as they are, unretired, so the
+// tokens they signed keep verifying until they expire; the new key, as the
+// newest, signs once it has been published for KeyActivationDelay. Being
+// decided by the keys, not by a change of setting, it also repairs a pool
+// whose earlier update stored the setting but not the key.
+func (a *Admin) ensureSigningKey(ctx context.Context, p pool.Pool) (*pool.SigningKey, error) {
+	keys, err := a.store.ListSigningKeys(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys of pool %s: %w", p.ID, err)
+	}
+	alg := p.Settings.EffectiveSigningAlgorithm()
+	var newest *pool.SigningKey
+	for i, k := range keys {
+		if k.RetiredAt == nil && (newest == nil || k.CreatedAt.After(newest.CreatedAt)) {
+			newest = &keys[i]
+		}
+	}
+	if newest != nil && newest.Algorithm == alg {
+		return nil, nil
+	}
+	// Strictly the newest key: stores keep milliseconds, and a clock that
+	// stands still (or is behind the node that made the last key) must not
+	// make the new key tie with an old one.
+	now := a.now().UTC().Truncate(time.Millisecond)
+	for _, k := range keys {
+		if !now.After(k.CreatedAt) {
+			now = k.CreatedAt.Truncate(time.Millisecond).Add(time.Millisecond)
+		}
+	}
+	key, err := token.NewSigningKey(a.rand, p.ID, alg, now)
+	if err != nil {
+		return nil, fmt.Errorf("create signing key: %w", err)
+	}
+	if err := a.store.AddSigningKey(ctx, key); err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return &key, nil
 }
 
 // Bootstrap creates the first pool and app client when the store has none
@@ -147,6 +188,9 @@ func validateSettings(s pool.Settings) error {
 	}
 	if s.SignUpCodeTTL <= 0 || s.SignUpCodeTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("sign-up code lifetime %s is outside 0..24h", s.SignUpCodeTTL))
+	}
+	if err := pool.ValidateSigningAlgorithm(s.SigningAlgorithm); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -11,7 +11,8 @@ import (
 
 // UpdatePool changes a pool's name and settings with change, validates the
 // result and stores it. Running nodes see the new settings on their next
-// request.
+// request. When the pool's newest signing key is not of the pool's signing
+// algorithm, a key of that algorithm is added (see ensureSigningKey).
 func (a *Admin) UpdatePool(ctx context.Context, poolID string, change func(name *string, s *pool.Settings) error) (pool.Pool, error) {
 	p, err := a.store.GetPool(ctx, poolID)
 	if err != nil {
@@ -29,6 +30,9 @@ func (a *Admin) UpdatePool(ctx context.Context, poolID string, change func(name 
 	}
 	if err := a.store.UpdatePoolSettings(ctx, p.ID, p.Name, p.Settings); err != nil {
 		return pool.Pool{}, fmt.Errorf("update pool %s: %w", poolID, err)
+	}
+	if _, err := a.ensureSigningKey(ctx, p); err != nil {
+		return pool.Pool{}, err
 	}
 	return p, nil
 }

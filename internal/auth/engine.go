@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/deliver"
@@ -22,7 +21,6 @@ import (
 	"github.com/latchkey/latchkey/internal/otp"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/token"
 )
 
 // Config holds what an Engine is built from.
@@ -77,18 +75,12 @@ type Engine struct {
 	log       *slog.Logger
 	admin     *Admin
 
-	// issuers caches each pool's parsed signing keys.
+	// issuers caches each pool's parsed signing keys (issuers.go).
 	issuers *issuerCache
 
 	// unit is the step's unit of work when this Engine is bound to one
 	// (see bound): store and guard then write through its transaction.
 	unit *unitOfWork
-}
-
-// issuerCache holds each pool's parsed signing keys.
-type issuerCache struct {
-	mu sync.Mutex
-	m  map[string]*token.Issuer
 }
 
 // New returns an Engine.
@@ -113,7 +105,7 @@ func New(cfg Config) (*Engine, error) {
 		now:          cfg.Now,
 		entropy:      entropy{rand: cfg.Rand},
 		log:          cfg.Logger,
-		issuers:      &issuerCache{m: make(map[string]*token.Issuer)},
+		issuers:      &issuerCache{},
 		tmplCache:    &templateCache{},
 	}
 	if e.now == nil {
@@ -132,32 +124,6 @@ func New(cfg Config) (*Engine, error) {
 
 // IssuerURL returns the "iss" of a pool's tokens.
 func (e *Engine) IssuerURL(poolID string) string { return e.publicURL + "/" + poolID }
-
-// Issuer returns the pool's token issuer (its signing and verifying keys).
-// An unknown pool is an error wrapping pool.ErrNotFound.
-func (e *Engine) Issuer(ctx context.Context, poolID string) (*token.Issuer, error) {
-	e.issuers.mu.Lock()
-	iss, ok := e.issuers.m[poolID]
-	e.issuers.mu.Unlock()
-	if ok {
-		return iss, nil
-	}
-	if _, err := e.store.GetPool(ctx, poolID); err != nil {
-		return nil, fmt.Errorf("load pool %s: %w", poolID, err)
-	}
-	keys, err := e.store.ListSigningKeys(ctx, poolID)
-	if err != nil {
-		return nil, fmt.Errorf("load signing keys of pool %s: %w", poolID, err)
-	}
-	iss, err = token.NewIssuer(e.IssuerURL(poolID), keys)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys of pool %s: %w", poolID, err)
-	}
-	e.issuers.mu.Lock()
-	e.issuers.m[poolID] = iss
-	e.issuers.mu.Unlock()
-	return iss, nil
-}
 
 // hasher returns the keyed code hasher of a pool.
 func hasher(p pool.Pool) (*otp.Hasher, error) {

@@ -28,8 +28,9 @@ const (
 	discoveryPattern = "GET /{pool}/.well-known/openid-configuration"
 )
 
-// cacheControl lets verifiers cache keys briefly; a rotated-in key is
-// published before it signs, so five minutes of staleness is harmless.
+// cacheControl lets verifiers cache keys briefly; a new key is published
+// before it signs (auth.KeyActivationDelay, longer than max-age), so five
+// minutes of staleness is harmless.
 const cacheControl = "public, max-age=300"
 
 // Handler serves the JWKS and discovery documents of every pool.
@@ -72,7 +73,8 @@ func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
 
 // discovery is the OpenID Provider Metadata (OpenID Connect Discovery 1.0
 // §3). Endpoints that do not exist yet (authorization, token, userinfo) are
-// left out rather than advertised.
+// left out rather than advertised. id_token_signing_alg_values_supported
+// lists the algorithms of the pool's keys, the signing key's first.
 type discovery struct {
 	Issuer                            string   `json:"issuer"`
 	JWKSURI                           string   `json:"jwks_uri"`
@@ -93,7 +95,7 @@ func (h *Handler) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		JWKSURI:                           iss.Issuer() + "/.well-known/jwks.json",
 		ResponseTypesSupported:            []string{"code"},
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{token.Algorithm},
+		IDTokenSigningAlgValuesSupported:  iss.Algorithms(),
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		ClaimsSupported: []string{
 			"sub", "iss", "aud", "exp", "iat", "auth_time",

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -22,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/pool"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -51,18 +55,29 @@ func (f fakeKeys) Issuer(_ context.Context, id string) (*token.Issuer, error) {
 	return iss, nil
 }
 
+// newIssuer returns the issuer of two RS256 keys, the older one retired.
 func newIssuer(t *testing.T) *token.Issuer {
 	t.Helper()
+	return newIssuerOf(t, token.RS256, token.RS256)
+}
+
+// newIssuerOf returns an issuer with one key of each algorithm given,
+// oldest first, an hour apart; the oldest is retired when there are two or
+// more, so the newest signs.
+func newIssuerOf(t *testing.T, algs ...string) *token.Issuer {
+	t.Helper()
 	var keys []pool.SigningKey
-	for i := range 2 {
-		k, err := token.NewSigningKey(rand.Reader, poolID, now.Add(time.Duration(i)*time.Hour))
+	for i, alg := range algs {
+		k, err := token.NewSigningKey(rand.Reader, poolID, alg, now.Add(time.Duration(i)*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, k)
 	}
-	retired := now
-	keys[0].RetiredAt = &retired
+	if len(keys) > 1 {
+		retired := now
+		keys[0].RetiredAt = &retired
+	}
 	iss, err := token.NewIssuer(baseURL+"/"+poolID, keys)
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +126,95 @@ func TestJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyRS256(set, tok); err != nil {
+	if err := verifyJWKS(set, tok); err != nil {
 		t.Errorf("verifying with the served JWKS: %v", err)
+	}
+}
+
+// TestAlgorithms: for a pool of each signing algorithm, and one that moved
+// from RS256 to another, discovery lists the algorithms of the pool's
+// keys, the signing key's first, and the JWKS publishes every key with its
+// own kty, alg and members, enough for a relying party to verify.
+func TestAlgorithms(t *testing.T) {
+	tests := []struct {
+		keys     []string // oldest first; the oldest of two or more is retired
+		wantAlgs []string
+		wantKty  []string // newest first
+	}{
+		{[]string{"RS256"}, []string{"RS256"}, []string{"RSA"}},
+		{[]string{"ES256"}, []string{"ES256"}, []string{"EC"}},
+		{[]string{"EdDSA"}, []string{"EdDSA"}, []string{"OKP"}},
+		{[]string{"RS256", "ES256"}, []string{"ES256", "RS256"}, []string{"EC", "RSA"}},
+		{[]string{"RS256", "EdDSA"}, []string{"EdDSA", "RS256"}, []string{"OKP", "RSA"}},
+		{[]string{"EdDSA", "ES256", "RS256"}, []string{"RS256", "ES256", "EdDSA"}, []string{"RSA", "EC", "OKP"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.keys, "_"), func(t *testing.T) {
+			iss := newIssuerOf(t, tt.keys...)
+			h := NewHandler(fakeKeys{issuers: map[string]*token.Issuer{poolID: iss}}, nil)
+
+			var doc discovery
+			decode(t, get(t, h, http.MethodGet, "/"+poolID+"/.well-known/openid-configuration"), &doc)
+			if !slices.Equal(doc.IDTokenSigningAlgValuesSupported, tt.wantAlgs) {
+				t.Errorf("id_token_signing_alg_values_supported = %v, want %v", doc.IDTokenSigningAlgValuesSupported, tt.wantAlgs)
+			}
+
+			res := get(t, h, http.MethodGet, "/"+poolID+"/.well-known/jwks.json")
+			raw, _ := io.ReadAll(res.Body)
+			var set token.JWKS
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&set); err != nil {
+				t.Fatalf("decoding JWKS: %v", err)
+			}
+			var ktys []string
+			for _, k := range set.Keys {
+				ktys = append(ktys, k.Kty)
+			}
+			if !slices.Equal(ktys, tt.wantKty) {
+				t.Errorf("JWKS ktys = %v, want %v", ktys, tt.wantKty)
+			}
+			var wire struct{ Keys []map[string]string }
+			if err := json.Unmarshal(raw, &wire); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range wire.Keys {
+				var names []string
+				for name := range m {
+					names = append(names, name)
+				}
+				slices.Sort(names)
+				want := map[string][]string{
+					"RSA": {"alg", "e", "kid", "kty", "n", "use"},
+					"EC":  {"alg", "crv", "kid", "kty", "use", "x", "y"},
+					"OKP": {"alg", "crv", "kid", "kty", "use", "x"},
+				}[m["kty"]]
+				if !slices.Equal(names, want) {
+					t.Errorf("%s key members = %v, want %v", m["kty"], names, want)
+				}
+			}
+
+			tok, err := iss.Sign(token.Claims{"iss": iss.Issuer(), "exp": now.Add(time.Hour).Unix(), "token_use": "id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := verifyJWKS(set, tok); err != nil {
+				t.Errorf("verifying a %s token with the served JWKS: %v", tt.wantAlgs[0], err)
+			}
+		})
+	}
+}
+
+// TestCacheControlShorterThanKeyActivation: a relying party that caches the
+// JWKS for max-age, and a node that rereads keys every auth.IssuerRecheck,
+// both know a new key before it signs.
+func TestCacheControlShorterThanKeyActivation(t *testing.T) {
+	var maxAge int
+	if _, err := fmt.Sscanf(cacheControl, "public, max-age=%d", &maxAge); err != nil {
+		t.Fatalf("Cache-Control %q: %v", cacheControl, err)
+	}
+	if d := time.Duration(maxAge)*time.Second + auth.IssuerRecheck; d >= auth.KeyActivationDelay {
+		t.Errorf("max-age %ds plus a reread (%s) is not shorter than auth.KeyActivationDelay (%s)", maxAge, auth.IssuerRecheck, auth.KeyActivationDelay)
 	}
 }
 
@@ -250,7 +352,7 @@ func TestRegister(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyRS256(set, tok); err != nil {
+	if err := verifyJWKS(set, tok); err != nil {
 		t.Errorf("verifying with JWKS over HTTP: %v", err)
 	}
 
@@ -264,9 +366,11 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-// verifyRS256 checks a compact JWS against a JWK Set with the standard
-// library only, as an independent relying party would.
-func verifyRS256(set token.JWKS, tok string) error {
+// verifyJWKS checks a compact JWS against a JWK Set with the standard
+// library only, as an independent relying party would: the key the kid
+// names, whose alg must be the header's, read from its RSA, EC (P-256) or
+// OKP (Ed25519) members.
+func verifyJWKS(set token.JWKS, tok string) error {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return errors.New("not a compact JWS")
@@ -283,21 +387,50 @@ func verifyRS256(set token.JWKS, tok string) error {
 	if err != nil {
 		return err
 	}
+	input := []byte(parts[0] + "." + parts[1])
+	sum := sha256.Sum256(input)
+	dec := base64.RawURLEncoding.DecodeString
 	for _, k := range set.Keys {
-		if k.KID != h.Kid || k.Alg != "RS256" || h.Alg != "RS256" || k.Kty != "RSA" || k.Use != "sig" {
+		if k.KID != h.Kid || k.Alg != h.Alg || k.Use != "sig" {
 			continue
 		}
-		n, err := base64.RawURLEncoding.DecodeString(k.N)
-		if err != nil {
-			return err
+		switch {
+		case h.Alg == "RS256" && k.Kty == "RSA":
+			n, err := dec(k.N)
+			if err != nil {
+				return err
+			}
+			e, err := dec(k.E)
+			if err != nil {
+				return err
+			}
+			pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+		case h.Alg == "ES256" && k.Kty == "EC" && k.Crv == "P-256":
+			x, errX := dec(k.X)
+			y, errY := dec(k.Y)
+			if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 || len(sig) != 64 {
+				return errors.New("malformed EC key or signature")
+			}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil {
+				return err
+			}
+			if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+				return errors.New("ES256 signature does not verify")
+			}
+			return nil
+		case h.Alg == "EdDSA" && k.Kty == "OKP" && k.Crv == "Ed25519":
+			x, err := dec(k.X)
+			if err != nil || len(x) != ed25519.PublicKeySize {
+				return errors.New("malformed Ed25519 key")
+			}
+			if !ed25519.Verify(ed25519.PublicKey(x), input, sig) {
+				return errors.New("EdDSA signature does not verify")
+			}
+			return nil
 		}
-		e, err := base64.RawURLEncoding.DecodeString(k.E)
-		if err != nil {
-			return err
-		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+		return fmt.Errorf("key %q: alg %s does not fit kty %s", k.KID, h.Alg, k.Kty)
 	}
 	return fmt.Errorf("no key %q in JWKS", h.Kid)
 }

@@ -2,6 +2,8 @@ package pool
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,6 +54,12 @@ type Settings struct {
 	// DefaultPhoneRegion is the ISO 3166 region used to parse phone numbers
 	// given without a leading "+"; empty means numbers must be E.164.
 	DefaultPhoneRegion string `json:"default_phone_region,omitempty"`
+	// SigningAlgorithm is the JWS algorithm of the key that signs the
+	// pool's tokens: one of SigningAlgorithms. Empty (a pool stored before
+	// the setting existed) means DefaultSigningAlgorithm; read it with
+	// EffectiveSigningAlgorithm. Changing it adds a key of the new
+	// algorithm; keys of the old one keep verifying.
+	SigningAlgorithm string `json:"signing_alg,omitempty"`
 	// Limits is the abuse-resistance policy; nil (a pool stored before
 	// limits existed) means DefaultLimits. Read it with EffectiveLimits.
 	// Hooks replaces steps of the built-in flows with the team's own code
@@ -73,6 +81,49 @@ func (s Settings) EffectiveLimits() Limits {
 	return *s.Limits
 }
 
+// DefaultSigningAlgorithm is what Cognito signs with, and what every
+// Cognito client and verifier accepts.
+const DefaultSigningAlgorithm = "RS256"
+
+// SigningAlgorithms returns the JWS algorithms a pool may sign with, the
+// default first: RS256 (RSA-2048), ES256 (ECDSA on P-256) and EdDSA
+// (Ed25519).
+func SigningAlgorithms() []string { return []string{DefaultSigningAlgorithm, "ES256", "EdDSA"} }
+
+// EffectiveSigningAlgorithm returns the pool's signing algorithm, the
+// default when unset.
+func (s Settings) EffectiveSigningAlgorithm() string {
+	if s.SigningAlgorithm == "" {
+		return DefaultSigningAlgorithm
+	}
+	return s.SigningAlgorithm
+}
+
+// ValidateSigningAlgorithm accepts "" (the default) and the exact names
+// in SigningAlgorithms.
+func ValidateSigningAlgorithm(alg string) error {
+	for _, a := range SigningAlgorithms() {
+		if alg == a {
+			return nil
+		}
+	}
+	if alg == "" {
+		return nil
+	}
+	return fmt.Errorf("signing algorithm %q is not one of %s", alg, strings.Join(SigningAlgorithms(), ", "))
+}
+
+// ParseSigningAlgorithm reads an algorithm as a person types it: any case,
+// returned as its JOSE name ("es256" is ES256).
+func ParseSigningAlgorithm(s string) (string, error) {
+	for _, a := range SigningAlgorithms() {
+		if strings.EqualFold(s, a) {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("signing algorithm %q is not one of %s", s, strings.Join(SigningAlgorithms(), ", "))
+}
+
 // DefaultSettings returns the safe defaults a new pool starts with.
 func DefaultSettings() Settings {
 	return Settings{
@@ -83,6 +134,7 @@ func DefaultSettings() Settings {
 		SessionTTL:                 3 * time.Minute,
 		SignUpCodeTTL:              24 * time.Hour,
 		PreventUserExistenceErrors: true,
+		SigningAlgorithm:           DefaultSigningAlgorithm,
 	}
 }
 
@@ -123,8 +175,10 @@ const (
 type SigningKey struct {
 	PoolID string
 	// KID is the JWT "kid" header and the JWKS key id.
-	KID       string
-	Algorithm string // "RS256"
+	KID string
+	// Algorithm is the one JWS algorithm the key signs and verifies:
+	// "RS256", "ES256" or "EdDSA" (see SigningAlgorithms).
+	Algorithm string
 	// PrivateKeyPEM is the PKCS#8 private key. It is a secret.
 	PrivateKeyPEM []byte
 	CreatedAt     time.Time

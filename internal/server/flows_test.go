@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/latchkey/latchkey/internal/pool"
 )
 
 const (
@@ -72,8 +74,9 @@ func (e *env) signIn(username string, challenge types.ChallengeNameType, dest st
 }
 
 // tokenClaims verifies the ID and access tokens' signatures through the
-// served JWKS with go-jose, as any JWT library would, and their iss and
-// exp, and returns their claims.
+// served JWKS with go-jose, as any JWT library would, allowing only the
+// pool's signing algorithm, and their iss and exp, and returns their
+// claims.
 func (e *env) tokenClaims(res *types.AuthenticationResultType) (idClaims, accessClaims map[string]any) {
 	e.t.Helper()
 	resp, err := http.Get(e.url + "/" + e.pool.ID + "/.well-known/jwks.json")
@@ -87,7 +90,8 @@ func (e *env) tokenClaims(res *types.AuthenticationResultType) (idClaims, access
 	}
 	wantIss := e.url + "/" + e.pool.ID
 	parse := func(raw string) map[string]any {
-		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		alg := jose.SignatureAlgorithm(e.pool.Settings.EffectiveSigningAlgorithm())
+		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{alg})
 		if err != nil {
 			e.t.Fatalf("parse token: %v", err)
 		}
@@ -332,8 +336,17 @@ func TestExpiredSession(t *testing.T) {
 	apiErr(t, err, "NotAuthorizedException", "Invalid session for the user, session is expired.")
 }
 
+// TestRefreshSignOutRevokeAndDelete runs for a pool of each signing
+// algorithm: every token it gets is verified through the served JWKS.
 func TestRefreshSignOutRevokeAndDelete(t *testing.T) {
-	e := newEnv(t)
+	for _, alg := range pool.SigningAlgorithms() {
+		t.Run(alg, func(t *testing.T) {
+			testRefreshSignOutRevokeAndDelete(t, newEnv(t, withSettings(func(s *pool.Settings) { s.SigningAlgorithm = alg })))
+		})
+	}
+}
+
+func testRefreshSignOutRevokeAndDelete(t *testing.T, e *env) {
 	ctx := context.Background()
 	e.signUp(testPhone)
 	first := e.signIn(testPhone, types.ChallengeNameTypeSmsOtp, testPhone)

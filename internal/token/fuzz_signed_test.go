@@ -5,35 +5,63 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/internal/pool"
 )
 
 // FuzzVerifySigned feeds Verify tokens whose header and payload JSON are
-// arbitrary but whose RS256 signature is genuine, made with a key of the
-// issuer: mutations of the JSON reach the header policy and the claim
-// checks (exp as any number, iss and token_use of any type, duplicate
-// members) that FuzzVerify, mutating base64, rarely gets past. Verify must
-// never panic, must fail with a sentinel error that does not echo the
-// token, and may accept only a header of alg RS256, the signing kid and
-// at most typ JWT, with claims of this issuer, token_use access and a
-// future exp. Seeds: testdata/fuzz/FuzzVerifySigned, where "{{kid}}" in a
-// header stands for the signing key's kid (keys are made per test run).
+// arbitrary but whose signature is genuine, made with a key of the issuer:
+// mutations of the JSON reach the header policy and the claim checks (exp
+// as any number, iss and token_use of any type, duplicate members) that
+// FuzzVerify, mutating base64, rarely gets past. The issuer holds one key
+// of each algorithm. Verify must never panic, must fail with a sentinel
+// error that does not echo the token, and may accept only a header whose
+// alg is the algorithm of the key that signed, whose kid is that key's,
+// and with at most typ JWT besides, with claims of this issuer, token_use
+// access and a future exp. Seeds: testdata/fuzz/FuzzVerifySigned, where
+// "{{kid}}" in a header stands for the RS256 key's kid, "{{kid:ES256}}"
+// and "{{kid:EdDSA}}" for the other keys' (keys are made per test run);
+// the key whose placeholder the header holds signs, with its own
+// algorithm, and the RS256 key signs when there is none.
 func FuzzVerifySigned(f *testing.F) {
-	key := testKeys(f, 1)[0]
-	iss := newTestIssuer(f, key)
-	sign := rs256(f, privateKey(f, key))
-	header := `{"alg":"RS256","kid":"` + key.KID + `","typ":"JWT"}`
+	keys := map[string]pool.SigningKey{}
+	var set []pool.SigningKey
+	for _, alg := range Algorithms() {
+		k := testKeysOf(f, alg, 1)[0]
+		keys[alg] = k
+		set = append(set, k)
+	}
+	iss := newTestIssuer(f, set...)
+	signers := map[string]func([]byte) []byte{}
+	for alg, k := range keys {
+		signers[alg] = signWith(f, k)
+	}
 	valid, err := json.Marshal(validClaims())
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(header, string(valid))
-	f.Add(`{"alg":"RS256","kid":"`+key.KID+`"}`, `{"iss":"`+testIssuer+`","exp":1e12,"token_use":"access"}`)
+	f.Add(`{"alg":"RS256","kid":"{{kid}}","typ":"JWT"}`, string(valid))
+	f.Add(`{"alg":"RS256","kid":"{{kid}}"}`, `{"iss":"`+testIssuer+`","exp":1e12,"token_use":"access"}`)
+	for _, alg := range []string{ES256, EdDSA} {
+		f.Add(`{"alg":"`+alg+`","kid":"{{kid:`+alg+`}}","typ":"JWT"}`, string(valid))
+		f.Add(`{"alg":"RS256","kid":"{{kid:`+alg+`}}","typ":"JWT"}`, string(valid))
+	}
 	sentinels := []error{ErrMalformed, ErrUnsupported, ErrUnknownKey, ErrSignature, ErrExpired, ErrIssuer, ErrTokenUse}
 
 	f.Fuzz(func(t *testing.T, header, payload string) {
-		header = strings.ReplaceAll(header, "{{kid}}", key.KID)
+		signer := RS256
+		for _, alg := range []string{ES256, EdDSA} {
+			if strings.Contains(header, "{{kid:"+alg+"}}") {
+				signer = alg
+				break
+			}
+		}
+		for alg, k := range keys {
+			header = strings.ReplaceAll(header, "{{kid:"+alg+"}}", k.KID)
+		}
+		header = strings.ReplaceAll(header, "{{kid}}", keys[RS256].KID)
 		input := b64([]byte(header)) + "." + b64([]byte(payload))
-		tok := input + "." + b64(sign([]byte(input)))
+		tok := input + "." + b64(signers[signer]([]byte(input)))
 		claims, err := iss.Verify(tok, testNow, "access")
 		if err != nil {
 			if claims != nil {
@@ -57,8 +85,8 @@ func FuzzVerifySigned(f *testing.F) {
 		if err := json.Unmarshal([]byte(header), &h); err != nil {
 			t.Fatalf("accepted a header that is not a JSON object: %q", header)
 		}
-		if h["alg"] != Algorithm || h["kid"] != key.KID {
-			t.Fatalf("accepted header %q", header)
+		if h["alg"] != keys[signer].Algorithm || h["kid"] != keys[signer].KID {
+			t.Fatalf("accepted header %q signed by the %s key", header, signer)
 		}
 		for name, v := range h {
 			if name == "typ" && v == typ || name == "alg" || name == "kid" {

@@ -2,6 +2,8 @@ package token
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -22,29 +24,43 @@ const (
 // testNow is the fixed clock of these tests.
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// generatedKeys makes a few keys once per test binary: RSA key generation is
-// slow, more so under -race.
-var generatedKeys = sync.OnceValues(func() ([]pool.SigningKey, error) {
-	keys := make([]pool.SigningKey, 4)
-	for i := range keys {
-		k, err := NewSigningKey(rand.Reader, testPool, testNow.Add(-time.Duration(len(keys)-i)*time.Hour))
-		if err != nil {
-			return nil, err
+// generatedKeys makes a few keys of each algorithm once per test binary:
+// RSA key generation is slow, more so under -race. Keys of one algorithm
+// are an hour apart, oldest first, all before testNow.
+var generatedKeys = sync.OnceValues(func() (map[string][]pool.SigningKey, error) {
+	const n = 4
+	out := make(map[string][]pool.SigningKey)
+	for _, alg := range Algorithms() {
+		keys := make([]pool.SigningKey, n)
+		for i := range keys {
+			k, err := NewSigningKey(rand.Reader, testPool, alg, testNow.Add(-time.Duration(n-i)*time.Hour))
+			if err != nil {
+				return nil, err
+			}
+			keys[i] = k
 		}
-		keys[i] = k
+		out[alg] = keys
 	}
-	return keys, nil
+	return out, nil
 })
 
-// testKeys returns n distinct keys, oldest first, each a fresh copy.
+// testKeys returns n distinct RS256 keys, oldest first, each a fresh copy.
 func testKeys(t testing.TB, n int) []pool.SigningKey {
 	t.Helper()
-	keys, err := generatedKeys()
+	return testKeysOf(t, RS256, n)
+}
+
+// testKeysOf returns n distinct keys of algorithm alg, oldest first, each
+// a fresh copy.
+func testKeysOf(t testing.TB, alg string, n int) []pool.SigningKey {
+	t.Helper()
+	all, err := generatedKeys()
 	if err != nil {
 		t.Fatalf("generating keys: %v", err)
 	}
+	keys := all[alg]
 	if n > len(keys) {
-		t.Fatalf("testKeys: want %d keys, have %d", n, len(keys))
+		t.Fatalf("testKeys: want %d %s keys, have %d", n, alg, len(keys))
 	}
 	out := make([]pool.SigningKey, n)
 	copy(out, keys)
@@ -60,11 +76,21 @@ func newTestIssuer(t testing.TB, keys ...pool.SigningKey) *Issuer {
 	return iss
 }
 
-func privateKey(t testing.TB, k pool.SigningKey) *rsa.PrivateKey {
+func privateKey(t testing.TB, k pool.SigningKey) crypto.Signer {
 	t.Helper()
 	priv, err := parsePrivateKey(k)
 	if err != nil {
 		t.Fatalf("parsePrivateKey: %v", err)
+	}
+	return priv
+}
+
+// rsaKey is privateKey for an RS256 key.
+func rsaKey(t testing.TB, k pool.SigningKey) *rsa.PrivateKey {
+	t.Helper()
+	priv, ok := privateKey(t, k).(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("key %q is not an RSA key", k.KID)
 	}
 	return priv
 }
@@ -107,6 +133,43 @@ func craft(t testing.TB, header, payload any, sign func(input []byte) []byte) st
 	t.Helper()
 	input := jsonSegment(t, header) + "." + jsonSegment(t, payload)
 	return input + "." + b64(sign([]byte(input)))
+}
+
+// signWith returns a signing function for k's own algorithm, made with the
+// standard library independently of go-jose.
+func signWith(t testing.TB, k pool.SigningKey) func([]byte) []byte {
+	t.Helper()
+	switch priv := privateKey(t, k).(type) {
+	case *rsa.PrivateKey:
+		return rs256(t, priv)
+	case *ecdsa.PrivateKey:
+		return es256(t, priv)
+	case ed25519.PrivateKey:
+		return eddsa(priv)
+	}
+	t.Fatalf("key %q: no signer", k.KID)
+	return nil
+}
+
+// es256 signs with crypto/ecdsa directly: the JWS form is r || s, each
+// left-padded to 32 bytes (RFC 7518 §3.4), not ASN.1 DER.
+func es256(t testing.TB, priv *ecdsa.PrivateKey) func([]byte) []byte {
+	return func(input []byte) []byte {
+		sum := sha256.Sum256(input)
+		r, s, err := ecdsa.Sign(rand.Reader, priv, sum[:])
+		if err != nil {
+			t.Fatalf("ecdsa.Sign: %v", err)
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return sig
+	}
+}
+
+// eddsa signs with crypto/ed25519 directly.
+func eddsa(priv ed25519.PrivateKey) func([]byte) []byte {
+	return func(input []byte) []byte { return ed25519.Sign(priv, input) }
 }
 
 // rs256 signs with crypto/rsa directly, independently of go-jose.

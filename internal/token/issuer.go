@@ -2,7 +2,7 @@ package token
 
 import (
 	"cmp"
-	"crypto/rsa"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -23,8 +23,9 @@ var (
 	// ErrMalformed: not a compact JWS, not canonical base64url, not UTF-8
 	// JSON objects, or a required claim (exp) missing or mistyped.
 	ErrMalformed = errors.New("token: malformed")
-	// ErrUnsupported: an algorithm other than RS256, or a header parameter
-	// other than alg, kid and typ.
+	// ErrUnsupported: an algorithm other than RS256, ES256 and EdDSA, an
+	// algorithm other than the one of the key the kid names, or a header
+	// parameter other than alg, kid and typ.
 	ErrUnsupported = errors.New("token: unsupported algorithm or header")
 	// ErrUnknownKey: no kid, or a kid that is not one of the pool's keys.
 	ErrUnknownKey = errors.New("token: unknown signing key")
@@ -46,20 +47,51 @@ const typ = "JWT"
 // let the token pick its own key or change how it is processed.
 var allowedHeaders = map[string]bool{"alg": true, "kid": true, "typ": true}
 
+// verifyingKey is a public key with the one algorithm it verifies.
+type verifyingKey struct {
+	alg  string
+	jose jose.SignatureAlgorithm
+	pub  crypto.PublicKey
+}
+
 // Issuer signs and verifies one pool's tokens. It is immutable and safe for
 // concurrent use; build it once per key set and cache it.
 type Issuer struct {
 	issuer  string
 	signer  jose.Signer
 	signKID string
-	byKID   map[string]*rsa.PublicKey
+	signAlg string
+	byKID   map[string]verifyingKey
 	jwks    []JWK // newest first
 }
 
+// Option changes how NewIssuer picks the signing key.
+type Option func(*options)
+
+type options struct {
+	pendingAfter *time.Time
+}
+
+// PendingAfter makes keys created after cutoff pending: they are in the
+// JWK Set and verify, but sign only if no key created at or before cutoff
+// can. A new key is then published before anything is signed with it, so
+// verifiers that cache the key set (other nodes, relying parties) know it
+// by the time its first token reaches them: pass now minus the longest
+// such cache.
+func PendingAfter(cutoff time.Time) Option {
+	return func(o *options) { o.pendingAfter = &cutoff }
+}
+
 // NewIssuer parses keys once. issuer is the exact "iss" value. The newest
-// key (by CreatedAt) that is not retired signs; every key verifies. All keys
-// must belong to the same pool and be RS256.
-func NewIssuer(issuer string, keys []pool.SigningKey) (*Issuer, error) {
+// key (by CreatedAt) that is not retired signs, with its own algorithm (see
+// PendingAfter for an exception); every key verifies, each only its own
+// algorithm. All keys must belong to the same pool; their algorithms may
+// differ.
+func NewIssuer(issuer string, keys []pool.SigningKey, opts ...Option) (*Issuer, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if issuer == "" {
 		return nil, errors.New("token: empty issuer")
 	}
@@ -74,8 +106,9 @@ func NewIssuer(issuer string, keys []pool.SigningKey) (*Issuer, error) {
 		return cmp.Compare(a.KID, b.KID) // a stable order for keys made at the same instant
 	})
 
-	i := &Issuer{issuer: issuer, byKID: make(map[string]*rsa.PublicKey, len(sorted))}
-	var signing *rsa.PrivateKey
+	i := &Issuer{issuer: issuer, byKID: make(map[string]verifyingKey, len(sorted))}
+	var active, pending crypto.Signer // the newest active and the oldest pending unretired key
+	var activeKey, pendingKey pool.SigningKey
 	for _, k := range sorted {
 		if k.KID == "" {
 			return nil, fmt.Errorf("token: issuer %q: signing key with empty kid", issuer)
@@ -84,8 +117,9 @@ func NewIssuer(issuer string, keys []pool.SigningKey) (*Issuer, error) {
 			// A key of another pool must never verify this pool's tokens (RFC 8725 §3.8).
 			return nil, fmt.Errorf("token: issuer %q: key %q belongs to pool %q, not %q", issuer, k.KID, k.PoolID, sorted[0].PoolID)
 		}
-		if k.Algorithm != Algorithm {
-			return nil, fmt.Errorf("token: key %q: algorithm %q is not supported, want %s", k.KID, k.Algorithm, Algorithm)
+		alg, ok := joseAlgorithm(k.Algorithm)
+		if !ok {
+			return nil, fmt.Errorf("token: key %q: algorithm %q is not supported, want one of %s", k.KID, k.Algorithm, strings.Join(Algorithms(), ", "))
 		}
 		if _, dup := i.byKID[k.KID]; dup {
 			return nil, fmt.Errorf("token: issuer %q: duplicate kid %q", issuer, k.KID)
@@ -94,18 +128,30 @@ func NewIssuer(issuer string, keys []pool.SigningKey) (*Issuer, error) {
 		if err != nil {
 			return nil, err
 		}
-		i.byKID[k.KID] = &priv.PublicKey
-		i.jwks = append(i.jwks, publicJWK(k.KID, &priv.PublicKey))
-		if signing == nil && k.RetiredAt == nil {
-			signing, i.signKID = priv, k.KID
+		jwk, err := publicJWK(k.KID, k.Algorithm, priv.Public())
+		if err != nil {
+			return nil, err
+		}
+		i.byKID[k.KID] = verifyingKey{alg: k.Algorithm, jose: alg, pub: priv.Public()}
+		i.jwks = append(i.jwks, jwk)
+		switch {
+		case k.RetiredAt != nil || active != nil:
+		case o.pendingAfter != nil && k.CreatedAt.After(*o.pendingAfter):
+			pending, pendingKey = priv, k // sorted newest first: the last one is the oldest
+		default:
+			active, activeKey = priv, k
 		}
 	}
-	if signing == nil {
+	if active == nil {
+		active, activeKey = pending, pendingKey
+	}
+	if active == nil {
 		return nil, fmt.Errorf("token: issuer %q: every signing key is retired", issuer)
 	}
+	i.signKID, i.signAlg = activeKey.KID, activeKey.Algorithm
 
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: signing, KeyID: i.signKID}},
+		jose.SigningKey{Algorithm: i.byKID[i.signKID].jose, Key: jose.JSONWebKey{Key: active, KeyID: i.signKID}},
 		(&jose.SignerOptions{}).WithType(typ),
 	)
 	if err != nil {
@@ -121,8 +167,24 @@ func (i *Issuer) Issuer() string { return i.issuer }
 // SigningKeyID returns the kid of the key Sign uses.
 func (i *Issuer) SigningKeyID() string { return i.signKID }
 
+// SigningAlgorithm returns the algorithm of the key Sign uses.
+func (i *Issuer) SigningAlgorithm() string { return i.signAlg }
+
+// Algorithms returns the algorithms of the issuer's keys, each once: the
+// signing key's first, then the others' from the newest key to the oldest.
+func (i *Issuer) Algorithms() []string {
+	algs := []string{i.signAlg}
+	for _, k := range i.jwks {
+		if !slices.Contains(algs, k.Alg) {
+			algs = append(algs, k.Alg)
+		}
+	}
+	return algs
+}
+
 // Sign serialises claims as a compact JWS with the protected header
-// {"alg":"RS256","kid":...,"typ":"JWT"}. It does not add or change claims.
+// {"alg":<the signing key's algorithm>,"kid":...,"typ":"JWT"}. It does not
+// add or change claims.
 func (i *Issuer) Sign(claims Claims) (string, error) {
 	if claims == nil {
 		return "", errors.New("token: signing nil claims")
@@ -143,9 +205,9 @@ func (i *Issuer) Sign(claims Claims) (string, error) {
 }
 
 // Verify checks token and returns its claims. In order: compact form and
-// canonical base64url; alg is RS256; no header parameter but alg, kid and
-// typ (typ, if present, is "JWT"); kid is one of this issuer's keys; the
-// signature; iss equals Issuer(); exp is present and now is before it (no
+// canonical base64url; alg is RS256, ES256 or EdDSA; no header parameter but
+// alg, kid and typ (typ, if present, is "JWT"); kid is one of this issuer's
+// keys; alg is exactly that key's algorithm; the signature; iss equals Issuer(); exp is present and now is before it (no
 // leeway: pass an earlier now to allow clock skew); token_use equals wantUse
 // unless wantUse is "". Callers check aud / client_id themselves.
 func (i *Issuer) Verify(token string, now time.Time, wantUse string) (Claims, error) {
@@ -153,24 +215,29 @@ func (i *Issuer) Verify(token string, now time.Time, wantUse string) (Claims, er
 	if err != nil {
 		return nil, err
 	}
-	kid, err := checkHeader(rawHeader)
+	alg, kid, err := checkHeader(rawHeader)
 	if err != nil {
 		return nil, err
 	}
-	pub, ok := i.byKID[kid]
+	key, ok := i.byKID[kid]
 	if !ok {
 		return nil, fmt.Errorf("%w: kid is not in this pool's key set", ErrUnknownKey)
 	}
+	// The allow-list is per key (RFC 8725 §3.1): a key verifies only the
+	// algorithm it was made for, whatever else the pool's set holds.
+	if alg != key.alg {
+		return nil, fmt.Errorf("%w: alg %s is not the algorithm of key %q (%s)", ErrUnsupported, alg, kid, key.alg)
+	}
 
 	// The checks above already pin the form go-jose parses; it does the
-	// cryptography, again restricted to RS256.
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	// cryptography, again restricted to the key's one algorithm.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{key.jose})
 	if err != nil {
 		return nil, fmt.Errorf("%w: parsing JWS: %w", ErrMalformed, err)
 	}
-	payload, err := jws.Verify(pub)
+	payload, err := jws.Verify(key.pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: RS256 signature does not match key %q", ErrSignature, kid)
+		return nil, fmt.Errorf("%w: %s signature does not match key %q", ErrSignature, key.alg, kid)
 	}
 
 	// The payload is parsed only once it is known to be ours.
@@ -246,30 +313,29 @@ func decodeSegment(s string) ([]byte, error) {
 	return b, nil
 }
 
-// checkHeader enforces the header policy and returns the kid.
-func checkHeader(raw []byte) (string, error) {
+// checkHeader enforces the header policy and returns alg (one of
+// Algorithms) and kid. Whether alg is the kid's algorithm is for the caller.
+func checkHeader(raw []byte) (alg, kid string, err error) {
 	var h map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &h); err != nil || h == nil {
-		return "", fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+		return "", "", fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
-	var alg string
-	if err := json.Unmarshal(h["alg"], &alg); err != nil || alg != Algorithm {
-		return "", fmt.Errorf("%w: alg must be %s", ErrUnsupported, Algorithm)
+	if err := json.Unmarshal(h["alg"], &alg); err != nil || !slices.Contains(Algorithms(), alg) {
+		return "", "", fmt.Errorf("%w: alg must be one of %s", ErrUnsupported, strings.Join(Algorithms(), ", "))
 	}
 	for name := range h {
 		if !allowedHeaders[name] {
-			return "", fmt.Errorf("%w: only alg, kid and typ header parameters are allowed", ErrUnsupported)
+			return "", "", fmt.Errorf("%w: only alg, kid and typ header parameters are allowed", ErrUnsupported)
 		}
 	}
 	if t, present := h["typ"]; present {
 		var s string
 		if err := json.Unmarshal(t, &s); err != nil || s != typ {
-			return "", fmt.Errorf("%w: typ must be %s", ErrUnsupported, typ)
+			return "", "", fmt.Errorf("%w: typ must be %s", ErrUnsupported, typ)
 		}
 	}
-	var kid string
 	if err := json.Unmarshal(h["kid"], &kid); err != nil || kid == "" {
-		return "", fmt.Errorf("%w: kid missing or not a string", ErrUnknownKey)
+		return "", "", fmt.Errorf("%w: kid missing or not a string", ErrUnknownKey)
 	}
-	return kid, nil
+	return alg, kid, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
@@ -27,39 +28,78 @@ import (
 )
 
 func TestNewSigningKey(t *testing.T) {
-	keys := testKeys(t, 2)
-	for _, k := range keys {
-		if k.PoolID != testPool || k.Algorithm != "RS256" || k.RetiredAt != nil || k.CreatedAt.IsZero() {
-			t.Errorf("key %q: PoolID %q, Algorithm %q, CreatedAt %v, RetiredAt %v", k.KID, k.PoolID, k.Algorithm, k.CreatedAt, k.RetiredAt)
-		}
-		block, rest := pem.Decode(k.PrivateKeyPEM)
-		if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
-			t.Fatalf("PrivateKeyPEM is not one PKCS#8 PEM block")
-		}
-		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			t.Fatalf("ParsePKCS8PrivateKey: %v", err)
-		}
-		priv, ok := parsed.(*rsa.PrivateKey)
-		if !ok || priv.N.BitLen() != 2048 {
-			t.Fatalf("key is %T, want 2048-bit RSA", parsed)
-		}
-		der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-		sum := sha256.Sum256(der)
-		if want := base64.RawURLEncoding.EncodeToString(sum[:16]); k.KID != want {
-			t.Errorf("KID = %q, want %q (SHA-256 of the public key)", k.KID, want)
+	for _, alg := range Algorithms() {
+		t.Run(alg, func(t *testing.T) {
+			keys := testKeysOf(t, alg, 2)
+			for _, k := range keys {
+				if k.PoolID != testPool || k.Algorithm != alg || k.RetiredAt != nil || k.CreatedAt.IsZero() {
+					t.Errorf("key %q: PoolID %q, Algorithm %q, CreatedAt %v, RetiredAt %v", k.KID, k.PoolID, k.Algorithm, k.CreatedAt, k.RetiredAt)
+				}
+				block, rest := pem.Decode(k.PrivateKeyPEM)
+				if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
+					t.Fatalf("PrivateKeyPEM is not one PKCS#8 PEM block")
+				}
+				parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+				if err != nil {
+					t.Fatalf("ParsePKCS8PrivateKey: %v", err)
+				}
+				var pub crypto.PublicKey
+				switch priv := parsed.(type) {
+				case *rsa.PrivateKey:
+					if alg != RS256 || priv.N.BitLen() != 2048 {
+						t.Fatalf("%s key is %d-bit RSA", alg, priv.N.BitLen())
+					}
+					pub = priv.Public()
+				case *ecdsa.PrivateKey:
+					if alg != ES256 || priv.Curve != elliptic.P256() {
+						t.Fatalf("%s key is ECDSA on %s", alg, priv.Curve.Params().Name)
+					}
+					pub = priv.Public()
+				case ed25519.PrivateKey:
+					if alg != EdDSA {
+						t.Fatalf("%s key is Ed25519", alg)
+					}
+					pub = priv.Public()
+				default:
+					t.Fatalf("%s key is %T", alg, parsed)
+				}
+				der, _ := x509.MarshalPKIXPublicKey(pub)
+				sum := sha256.Sum256(der)
+				if want := base64.RawURLEncoding.EncodeToString(sum[:16]); k.KID != want {
+					t.Errorf("KID = %q, want %q (SHA-256 of the public key)", k.KID, want)
+				}
+			}
+			if keys[0].KID == keys[1].KID {
+				t.Errorf("two keys share kid %q", keys[0].KID)
+			}
+		})
+	}
+
+	// Anything else is refused, by name: JOSE names are case-sensitive.
+	for _, alg := range []string{"", "none", "HS256", "RS512", "PS256", "ES384", "ES256K", "Ed25519", "es256", "eddsa"} {
+		if _, err := NewSigningKey(nil, testPool, alg, testNow); err == nil || !strings.Contains(err.Error(), "RS256, ES256, EdDSA") {
+			t.Errorf("NewSigningKey(%q) = %v, want an error naming the allowed set", alg, err)
 		}
 	}
-	if keys[0].KID == keys[1].KID {
-		t.Errorf("two keys share kid %q", keys[0].KID)
+	if got := Algorithms(); !slices.Equal(got, pool.SigningAlgorithms()) || got[0] != DefaultAlgorithm || DefaultAlgorithm != pool.DefaultSigningAlgorithm {
+		t.Errorf("Algorithms() = %v, pool.SigningAlgorithms() = %v: the two lists must agree, default first", got, pool.SigningAlgorithms())
 	}
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	key := testKeys(t, 1)[0]
+	for _, alg := range Algorithms() {
+		t.Run(alg, func(t *testing.T) { testSignVerifyRoundTrip(t, alg) })
+	}
+}
+
+func testSignVerifyRoundTrip(t *testing.T, alg string) {
+	key := testKeysOf(t, alg, 1)[0]
 	iss := newTestIssuer(t, key)
 	if iss.Issuer() != testIssuer {
 		t.Fatalf("Issuer() = %q", iss.Issuer())
+	}
+	if iss.SigningAlgorithm() != alg || iss.SigningKeyID() != key.KID || !slices.Equal(iss.Algorithms(), []string{alg}) {
+		t.Fatalf("SigningAlgorithm() = %q, SigningKeyID() = %q, Algorithms() = %v", iss.SigningAlgorithm(), iss.SigningKeyID(), iss.Algorithms())
 	}
 
 	in := validClaims()
@@ -77,7 +117,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 	var header map[string]any
 	mustDecodeJSON(t, parts[0], &header)
-	if want := map[string]any{"alg": "RS256", "kid": key.KID, "typ": "JWT"}; !reflect.DeepEqual(header, want) {
+	if want := map[string]any{"alg": alg, "kid": key.KID, "typ": "JWT"}; !reflect.DeepEqual(header, want) {
 		t.Errorf("header = %v, want %v", header, want)
 	}
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -101,6 +141,18 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		if exp, ok := got.Time("exp"); !ok || !exp.Equal(testNow.Add(time.Hour)) {
 			t.Errorf("exp = %v, %v", exp, ok)
 		}
+	}
+
+	// A verifier with only the JWK Set and the standard library accepts it.
+	if err := verifyWithJWKS(iss.JWKS(), tok); err != nil {
+		t.Errorf("independent verification: %v", err)
+	}
+	tampered := tok[:len(tok)-2] + flipB64(tok[len(tok)-2:])
+	if err := verifyWithJWKS(iss.JWKS(), tampered); err == nil {
+		t.Error("independent verification accepted a tampered token")
+	}
+	if _, err := iss.Verify(tampered, testNow, ""); !errors.Is(err, ErrSignature) {
+		t.Errorf("Verify(tampered) = %v, want ErrSignature", err)
 	}
 }
 
@@ -153,7 +205,7 @@ func TestJWKS(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
-		if d := privateKey(t, k).D.Bytes(); bytes.Contains(raw, []byte(b64(d))) {
+		if d := rsaKey(t, k).D.Bytes(); bytes.Contains(raw, []byte(b64(d))) {
 			t.Error("JWKS contains a private exponent")
 		}
 	}
@@ -166,7 +218,7 @@ func TestJWKS(t *testing.T) {
 	}
 	for i, jwk := range set.Keys {
 		k := keys[len(keys)-1-i]
-		if pub := jwkPublicKey(t, jwk); !pub.Equal(&privateKey(t, k).PublicKey) {
+		if pub := jwkPublicKey(t, jwk); !pub.Equal(privateKey(t, k).Public()) {
 			t.Errorf("JWK %q is not the public key of %q", jwk.KID, k.KID)
 		}
 	}
@@ -216,7 +268,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := after.Verify(oldTok, testNow, "access"); err != nil {
 		t.Errorf("token of a retired key: %v", err)
 	}
-	newestTok := craft(t, map[string]string{"alg": "RS256", "kid": newest.KID, "typ": "JWT"}, validClaims(), rs256(t, privateKey(t, newest)))
+	newestTok := craft(t, map[string]string{"alg": "RS256", "kid": newest.KID, "typ": "JWT"}, validClaims(), signWith(t, newest))
 	if _, err := after.Verify(newestTok, testNow, "access"); err != nil {
 		t.Errorf("token of a newer retired key: %v", err)
 	}
@@ -238,7 +290,7 @@ func TestNewIssuerErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecDER, _ := x509.MarshalPKCS8PrivateKey(ecKey)
-	rsaPriv := privateKey(t, keys[0])
+	rsaPriv := rsaKey(t, keys[0])
 	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaPriv)})
 
 	with := func(mod func(*pool.SigningKey)) pool.SigningKey {
@@ -286,9 +338,9 @@ func TestVerifyRejects(t *testing.T) {
 	keys := testKeys(t, 2)
 	ours, stranger := keys[0], keys[1]
 	iss := newTestIssuer(t, ours)
-	priv := privateKey(t, ours)
+	priv := rsaKey(t, ours)
 	signOurs := rs256(t, priv)
-	signStranger := rs256(t, privateKey(t, stranger))
+	signStranger := rs256(t, rsaKey(t, stranger))
 	hdr := func(extra ...string) map[string]any {
 		h := map[string]any{"alg": "RS256", "kid": ours.KID, "typ": "JWT"}
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -318,7 +370,7 @@ func TestVerifyRejects(t *testing.T) {
 		}
 	}
 	none := func([]byte) []byte { return nil }
-	jwk := map[string]any{"kty": "RSA", "e": "AQAB", "n": jwkFor(&privateKey(t, stranger).PublicKey).N}
+	jwk := map[string]any{"kty": "RSA", "e": "AQAB", "n": jwkFor(t, stranger).N}
 
 	sigBytes, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	sigBytes[10] ^= 0x01
@@ -546,24 +598,65 @@ func headerKID(t *testing.T, tok string) string {
 	return h.Kid
 }
 
-func jwkFor(pub *rsa.PublicKey) JWK { return publicJWK("x", pub) }
-
-// jwkPublicKey rebuilds an RSA public key from n and e, as a relying party does.
-func jwkPublicKey(t *testing.T, k JWK) *rsa.PublicKey {
+func jwkFor(t *testing.T, k pool.SigningKey) JWK {
 	t.Helper()
-	n, err := base64.RawURLEncoding.DecodeString(k.N)
+	jwk, err := publicJWK(k.KID, k.Algorithm, privateKey(t, k).Public())
 	if err != nil {
-		t.Fatalf("n: %v", err)
+		t.Fatal(err)
 	}
-	e, err := base64.RawURLEncoding.DecodeString(k.E)
-	if err != nil {
-		t.Fatalf("e: %v", err)
-	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	return jwk
 }
 
-// verifyWithJWKS checks an RS256 compact JWS against a JWK Set using only
-// the standard library.
+// publicKeyOf is any public key that can say whether it equals another.
+type publicKeyOf interface {
+	Equal(crypto.PublicKey) bool
+}
+
+// jwkPublicKey rebuilds a public key from its JWK members, as a relying
+// party does; it fails the test for a JWK it cannot read.
+func jwkPublicKey(t *testing.T, k JWK) publicKeyOf {
+	t.Helper()
+	pub, err := parseJWK(k)
+	if err != nil {
+		t.Fatalf("JWK %q: %v", k.KID, err)
+	}
+	return pub
+}
+
+// parseJWK reads an RSA, EC P-256 or Ed25519 JWK with the standard library.
+func parseJWK(k JWK) (publicKeyOf, error) {
+	dec := base64.RawURLEncoding.Strict().DecodeString
+	switch k.Kty {
+	case "RSA":
+		n, err := dec(k.N)
+		if err != nil {
+			return nil, fmt.Errorf("n: %w", err)
+		}
+		e, err := dec(k.E)
+		if err != nil {
+			return nil, fmt.Errorf("e: %w", err)
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
+	case "EC":
+		x, errX := dec(k.X)
+		y, errY := dec(k.Y)
+		if errX != nil || errY != nil || k.Crv != "P-256" || len(x) != 32 || len(y) != 32 {
+			return nil, fmt.Errorf("EC key: crv %q, x %d bytes, y %d bytes", k.Crv, len(x), len(y))
+		}
+		return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	case "OKP":
+		x, err := dec(k.X)
+		if err != nil || k.Crv != "Ed25519" || len(x) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("OKP key: crv %q, x %d bytes", k.Crv, len(x))
+		}
+		return ed25519.PublicKey(x), nil
+	}
+	return nil, fmt.Errorf("kty %q", k.Kty)
+}
+
+// verifyWithJWKS checks a compact JWS against a JWK Set using only the
+// standard library, as a relying party would: the key is the one the kid
+// names, and the header's alg must be that key's alg.
 func verifyWithJWKS(set JWKS, tok string) error {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -581,15 +674,43 @@ func verifyWithJWKS(set JWKS, tok string) error {
 	if err != nil {
 		return err
 	}
+	input := []byte(parts[0] + "." + parts[1])
+	sum := sha256.Sum256(input)
 	for _, k := range set.Keys {
-		if k.KID != h.Kid || k.Alg != h.Alg || h.Alg != "RS256" {
+		if k.KID != h.Kid {
 			continue
 		}
-		n, _ := base64.RawURLEncoding.DecodeString(k.N)
-		e, _ := base64.RawURLEncoding.DecodeString(k.E)
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+		if k.Alg != h.Alg {
+			return fmt.Errorf("alg %q, key's alg %q", h.Alg, k.Alg)
+		}
+		pub, err := parseJWK(k)
+		if err != nil {
+			return err
+		}
+		switch pub := pub.(type) {
+		case *rsa.PublicKey:
+			if h.Alg != "RS256" {
+				break
+			}
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
+		case *ecdsa.PublicKey:
+			if h.Alg != "ES256" || len(sig) != 64 {
+				break
+			}
+			if !ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+				return errors.New("ES256 signature does not verify")
+			}
+			return nil
+		case ed25519.PublicKey:
+			if h.Alg != "EdDSA" {
+				break
+			}
+			if !ed25519.Verify(pub, input, sig) {
+				return errors.New("EdDSA signature does not verify")
+			}
+			return nil
+		}
+		return fmt.Errorf("alg %q does not fit a %s key", h.Alg, k.Kty)
 	}
 	return errors.New("no matching key")
 }
