@@ -44,22 +44,14 @@ type unitOfWork struct {
 // inUnit runs fn as one unit of work and returns fn's error. A refusal
 // (any error that is not internal: a limit, a wrong code, a spent session)
 // commits what fn wrote before it, as the audit event saying so; an
-// internal error rolls everything back. Called on a bound Engine, fn joins
-// the outer unit under a savepoint.
+// internal error rolls everything back. Called on a bound Engine, fn is
+// part of the outer unit.
 func (e *Engine) inUnit(ctx context.Context, fn func(w *Engine) error) error {
 	if e.unit != nil {
-		var refusal error
-		err := e.unit.tx.Update(ctx, func(store.Tx) error {
-			refusal = fn(e)
-			if refusal != nil && pool.KindOf(refusal) == pool.KindInternal {
-				return refusal
-			}
-			return nil
-		})
-		if err != nil {
-			return asInternal("nested unit of work", err)
-		}
-		return refusal
+		// Part of the outer unit: its error goes up the step, which
+		// commits a refusal and rolls back an internal error as a whole,
+		// so no savepoint is needed.
+		return fn(e)
 	}
 	var (
 		refusal error

@@ -39,7 +39,7 @@ func (s *Store) TakeTokens(ctx context.Context, limits []store.Limit, now time.T
 	nowMS := rowcodec.MS(now)
 	var denied int
 	var retryAt int64
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inSharedTx(ctx, func(tx pgx.Tx) error {
 		// The no-op SET makes DO UPDATE lock and return existing rows.
 		rows, err := tx.Query(ctx,
 			`INSERT INTO limits AS l (key, tat, expires_at)

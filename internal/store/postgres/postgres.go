@@ -256,6 +256,18 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return nil
 }
 
+// inSharedTx runs fn in a transaction of its own, or, inside a unit of
+// work, directly in the unit's transaction. It is for methods whose
+// statements cannot fail part-way in a way that matters: a failed
+// statement would abort the unit's transaction, and what they write
+// before deciding (TakeTokens' full buckets) means the same as nothing.
+func (s *Store) inSharedTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if s.tx != nil {
+		return fn(s.tx)
+	}
+	return s.inTx(ctx, fn)
+}
+
 // inTx runs fn in a READ COMMITTED transaction and commits it. A
 // transaction that PostgreSQL aborted as a deadlock victim or for a
 // serialization failure did nothing, so it is rerun from the start; fn must

@@ -30,10 +30,10 @@ func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 
 func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
 	var out pool.Code
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inSharedTx(ctx, func(tx *sql.Tx) error {
 		// See ConsumeAttempt: the guarded UPDATE is the atomic step and the
 		// read in the same transaction only explains a refusal.
-		c, err := rowcodec.ScanCode(tx.QueryRowContext(ctx,
+		c, err := rowcodec.ScanCode(s.in(tx).QueryRowContext(ctx,
 			`UPDATE codes SET attempts = attempts + 1
 			 WHERE pool_id = ? AND username = ? AND purpose = ?
 			   AND attempts < max_attempts AND expires_at > ?
@@ -48,7 +48,7 @@ func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpos
 		}
 		var attempts, maxAttempts int
 		var expiresAt int64
-		if err := tx.QueryRowContext(ctx,
+		if err := s.in(tx).QueryRowContext(ctx,
 			`SELECT attempts, max_attempts, expires_at FROM codes
 			 WHERE pool_id = ? AND username = ? AND purpose = ?`,
 			poolID, username, purpose).Scan(&attempts, &maxAttempts, &expiresAt); err != nil {

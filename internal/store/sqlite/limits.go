@@ -27,11 +27,11 @@ func (s *Store) TakeTokens(ctx context.Context, limits []store.Limit, now time.T
 
 	nowMS := rowcodec.MS(now)
 	denied, retryAt := -1, int64(0)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inSharedTx(ctx, func(tx *sql.Tx) error {
 		tats := make(map[string]int64, len(keys))
 		for _, k := range keys {
 			var tat int64
-			err := tx.QueryRowContext(ctx, `SELECT tat FROM limits WHERE key = ?`, k).Scan(&tat)
+			err := s.in(tx).QueryRowContext(ctx, `SELECT tat FROM limits WHERE key = ?`, k).Scan(&tat)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				// A missing bucket is full.
@@ -46,7 +46,7 @@ func (s *Store) TakeTokens(ctx context.Context, limits []store.Limit, now time.T
 			return nil // nothing written: the commit is empty
 		}
 		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx,
+			if _, err := s.in(tx).ExecContext(ctx,
 				`INSERT INTO limits (key, tat, expires_at) VALUES (?, ?, ?)
 				 ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, expires_at = excluded.expires_at`,
 				k, tats[k], tats[k]); err != nil {

@@ -37,7 +37,7 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 	// The lease's end is rounded up to a whole millisecond so that it never
 	// ends early.
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx,
+		rows, err := s.in(tx).QueryContext(ctx,
 			`UPDATE outbox SET not_before = ?, attempts = attempts + 1
 			 WHERE rowid IN (
 			   SELECT rowid FROM outbox WHERE not_before <= ? AND expires_at > ?

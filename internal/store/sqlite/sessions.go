@@ -47,10 +47,10 @@ func (s *Store) GetSession(ctx context.Context, tokenHash []byte) (pool.AuthSess
 
 func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.Time) (pool.AuthSession, error) {
 	var out pool.AuthSession
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inSharedTx(ctx, func(tx *sql.Tx) error {
 		// The guarded UPDATE is the atomic step: SQLite runs it under the
 		// write lock, so no two callers can both pass attempts < max.
-		a, err := rowcodec.ScanSession(tx.QueryRowContext(ctx,
+		a, err := rowcodec.ScanSession(s.in(tx).QueryRowContext(ctx,
 			`UPDATE sessions SET attempts = attempts + 1
 			 WHERE token_hash = ? AND attempts < max_attempts AND expires_at > ?
 			 RETURNING `+rowcodec.SessionColumns,
@@ -66,7 +66,7 @@ func (s *Store) ConsumeAttempt(ctx context.Context, tokenHash []byte, now time.T
 		// row exactly as the UPDATE did, so the reason is certain.
 		var attempts, maxAttempts int
 		var expiresAt int64
-		if err := tx.QueryRowContext(ctx,
+		if err := s.in(tx).QueryRowContext(ctx,
 			`SELECT attempts, max_attempts, expires_at FROM sessions WHERE token_hash = ?`,
 			tokenHash).Scan(&attempts, &maxAttempts, &expiresAt); err != nil {
 			return err

@@ -41,6 +41,9 @@ type Store struct {
 	w *sql.DB
 	// r is a pool of query_only connections for plain reads.
 	r *sql.DB
+	// wstmts and rstmts keep the statements prepared on w and r: SQLite
+	// parses a statement once per connection, not once per call.
+	wstmts, rstmts *stmtCache
 	// tx, when set, is the transaction of a unit of work (Update): this
 	// Store is then a store.Tx whose every statement runs in it.
 	tx *sql.Tx
@@ -109,7 +112,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
 }
 
 // createFile creates the database file with owner-only permissions if it
@@ -207,6 +210,8 @@ func dsn(path string, readOnly, noSync bool) string {
 // Close closes both connection pools. The last connection to close
 // checkpoints the WAL into the database file.
 func (s *Store) Close() error {
+	s.rstmts.close()
+	s.wstmts.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -269,18 +274,18 @@ type querier interface {
 // writer pool.
 func (s *Store) writer() querier {
 	if s.tx != nil {
-		return s.tx
+		return cached{stmts: s.wstmts, tx: s.tx}
 	}
-	return s.w
+	return cached{stmts: s.wstmts}
 }
 
 // reader is where plain reads go. Inside a unit of work they go through
 // its transaction, which sees the work's own writes.
 func (s *Store) reader() querier {
 	if s.tx != nil {
-		return s.tx
+		return cached{stmts: s.wstmts, tx: s.tx}
 	}
-	return s.r
+	return cached{stmts: s.rstmts}
 }
 
 // Update runs fn in one transaction on the writer; see store.Store.
@@ -289,12 +294,23 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		return s.inTx(ctx, func(*sql.Tx) error { return fn(s) })
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Store{w: s.w, r: s.r, tx: tx})
+		return fn(&Store{w: s.w, r: s.r, wstmts: s.wstmts, rstmts: s.rstmts, tx: tx})
 	})
 	if err != nil {
 		return fmt.Errorf("unit of work: %w", err)
 	}
 	return nil
+}
+
+// inSharedTx runs fn in a transaction of its own, or, inside a unit of
+// work, directly in the unit's transaction, which already holds the write
+// lock. It is for methods that write nothing unless they succeed as a
+// whole, so they need no savepoint to stay atomic.
+func (s *Store) inSharedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.tx != nil {
+		return fn(s.tx)
+	}
+	return s.inTx(ctx, fn)
 }
 
 // inTx runs fn in a transaction on the writer, which _txlock=immediate makes
@@ -310,6 +326,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	// The connection is free again once this returns.
+	defer s.wstmts.preparePending(ctx)
 	if err := fn(tx); err != nil {
 		// The rollback error adds nothing when fn already failed; SQLite
 		// rolls back on its own if the connection is lost.
@@ -318,6 +336,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// in runs statements in tx through the writer's statement cache.
+func (s *Store) in(tx *sql.Tx) querier { return cached{stmts: s.wstmts, tx: tx} }
 
 // savepoint runs fn under a savepoint of tx: rolled back to it if fn fails.
 // SQLite keeps savepoints as a stack, so nesting one name is fine.

@@ -25,7 +25,7 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		replaced = false
 		var oldSub, status string
-		err := tx.QueryRowContext(ctx,
+		err := s.in(tx).QueryRowContext(ctx,
 			`SELECT sub, status FROM users WHERE pool_id = ? AND username = ?`,
 			u.PoolID, u.Username).Scan(&oldSub, &status)
 		switch {
@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 		case err != nil:
 			return err
 		case pool.UserStatus(status) == pool.StatusUnconfirmed:
-			if err := deleteUser(ctx, tx, u.PoolID, oldSub, u.Username); err != nil {
+			if err := deleteUser(ctx, s.in(tx), u.PoolID, oldSub, u.Username); err != nil {
 				return err
 			}
 			replaced = true
@@ -41,13 +41,13 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 			// CONFIRMED, and any status added later, keeps its username.
 			return fmt.Errorf("username taken by a %s user: %w", status, pool.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx,
+		if _, err := s.in(tx).ExecContext(ctx,
 			`INSERT INTO users (`+rowcodec.UserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.PoolID, u.Sub, u.Username, string(attrs), string(u.Status), u.Enabled,
 			rowcodec.MS(u.CreatedAt), rowcodec.MS(u.UpdatedAt)); err != nil {
 			return err
 		}
-		return claimIdentifiers(ctx, tx, u)
+		return claimIdentifiers(ctx, s.in(tx), u)
 	})
 	if err != nil {
 		return false, wrapErr(op, err)
@@ -58,9 +58,9 @@ func (s *Store) CreateUser(ctx context.Context, u pool.User) (replaced bool, err
 // claimIdentifiers stores u's identifiers inside the caller's transaction,
 // which has removed any rows of u.Sub that u no longer owns. An identifier
 // held by another user fails the transaction with pool.ErrConflict.
-func claimIdentifiers(ctx context.Context, tx *sql.Tx, u pool.User) error {
+func claimIdentifiers(ctx context.Context, q querier, u pool.User) error {
 	for _, id := range rowcodec.Identifiers(u) {
-		res, err := tx.ExecContext(ctx,
+		res, err := q.ExecContext(ctx,
 			`INSERT INTO identifiers (`+rowcodec.IdentifierColumns+`) VALUES (?, ?, ?, ?)
 			 ON CONFLICT DO NOTHING`,
 			u.PoolID, id.Value, u.Sub, id.Kind)
@@ -81,20 +81,20 @@ func claimIdentifiers(ctx context.Context, tx *sql.Tx, u pool.User) error {
 // deleteUser removes a user with everything that hangs off it, inside the
 // caller's transaction. Codes are keyed by username; tokens and
 // identifiers by sub.
-func deleteUser(ctx context.Context, tx *sql.Tx, poolID, sub, username string) error {
-	if _, err := tx.ExecContext(ctx,
+func deleteUser(ctx context.Context, q querier, poolID, sub, username string) error {
+	if _, err := q.ExecContext(ctx,
 		`DELETE FROM identifiers WHERE pool_id = ? AND sub = ?`, poolID, sub); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := q.ExecContext(ctx,
 		`DELETE FROM refresh_tokens WHERE pool_id = ? AND sub = ?`, poolID, sub); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := q.ExecContext(ctx,
 		`DELETE FROM codes WHERE pool_id = ? AND username = ?`, poolID, username); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx,
+	_, err := q.ExecContext(ctx,
 		`DELETE FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub)
 	return err
 }
@@ -144,7 +144,7 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 		return fmt.Errorf("%s: encode attributes: %w", op, err)
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		res, err := s.in(tx).ExecContext(ctx,
 			`UPDATE users SET username = ?, attributes = ?, status = ?, enabled = ?, updated_at = ?
 			 WHERE pool_id = ? AND sub = ?`,
 			u.Username, string(attrs), string(u.Status), u.Enabled, rowcodec.MS(u.UpdatedAt), u.PoolID, u.Sub)
@@ -154,11 +154,11 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 		if err := mustAffect(res); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx,
+		if _, err := s.in(tx).ExecContext(ctx,
 			`DELETE FROM identifiers WHERE pool_id = ? AND sub = ?`, u.PoolID, u.Sub); err != nil {
 			return err
 		}
-		return claimIdentifiers(ctx, tx, u)
+		return claimIdentifiers(ctx, s.in(tx), u)
 	})
 	if err != nil {
 		return wrapErr(op, err)
@@ -169,11 +169,11 @@ func (s *Store) UpdateUser(ctx context.Context, u pool.User) error {
 func (s *Store) DeleteUser(ctx context.Context, poolID, sub string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var username string
-		if err := tx.QueryRowContext(ctx,
+		if err := s.in(tx).QueryRowContext(ctx,
 			`SELECT username FROM users WHERE pool_id = ? AND sub = ?`, poolID, sub).Scan(&username); err != nil {
 			return err
 		}
-		return deleteUser(ctx, tx, poolID, sub, username)
+		return deleteUser(ctx, s.in(tx), poolID, sub, username)
 	})
 	if err != nil {
 		return wrapErr(fmt.Sprintf("delete user with sub %q in pool %q", sub, poolID), err)
