@@ -217,6 +217,8 @@ type runner struct {
 	// cooledOut is set when a worker stopped because its next user's
 	// cooldown would outlast the run.
 	cooledOut atomic.Bool
+	// running counts measured flows in progress.
+	running atomic.Int64
 
 	windowStart, deadline time.Time
 }
@@ -333,6 +335,7 @@ func (r *runner) load(ctx context.Context, rep *Report, pid string) {
 	first.at = r.windowStart
 	wait(r.deadline)
 	last := take()
+	rep.Unfinished = int(r.running.Load())
 	rep.Stopped = "duration"
 	select {
 	case <-done:
@@ -420,7 +423,13 @@ func (r *runner) work(ctx context.Context, w int) {
 		if measured && r.cfg.Flows > 0 && r.reserved.Add(1) > int64(r.cfg.Flows) {
 			return
 		}
+		if measured {
+			r.running.Add(1)
+		}
 		res := r.flow(ctx, user)
+		if measured {
+			r.running.Add(-1)
+		}
 		if ctx.Err() != nil {
 			return // interrupted: the flow's error is ours, not the server's
 		}
@@ -736,6 +745,9 @@ func hints(cfg Config, rep *Report) []string {
 	if rep.CooldownWaits > 0 || rep.Stopped == "cooldown" {
 		add(fmt.Sprintf("Users came round again within the %s destination cooldown, which bounds the rate at users ÷ cooldown = %.3g flows/s (%d flows waited; the run stopped early if the wait outlasted it): use more --users.",
 			cfg.Cooldown, float64(cfg.Users)/cfg.Cooldown.Seconds(), rep.CooldownWaits))
+	}
+	if rep.Unfinished > 0 && rep.Unfinished >= rep.Completed {
+		add(fmt.Sprintf("%d flows were still running when the window ended, more than completed in it: a step takes about as long as the window or longer (a server whose dev outbox waits for its whole delivery queue to be idle makes code reads wait under load). Measure for longer or with less concurrency.", rep.Unfinished))
 	}
 	if rep.Stopped == "users" && cfg.Flow == FlowNew {
 		add("The new-user flow used up its users before the duration ended: raise --users.")

@@ -31,6 +31,9 @@ type Report struct {
 	Completed      int     `json:"flows_completed"`
 	Failed         int     `json:"flows_failed"`
 	FlowsPerSecond float64 `json:"flows_per_second"`
+	// Unfinished counts flows started in the window and still running at
+	// its end: they are not counted above.
+	Unfinished int `json:"flows_unfinished"`
 	// DistinctUsers is how many users the measured flows used.
 	DistinctUsers int `json:"distinct_users"`
 	// CooldownWaits counts measured flows that first waited for their
@@ -146,8 +149,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    %6d  %s: %s\n", e.Count, e.Type, e.Example)
 		}
 	}
-	fmt.Fprintf(&b, "\nFlows: %d completed, %d failed, %.1f flows/s, %d distinct users\n",
+	fmt.Fprintf(&b, "\nFlows: %d completed, %d failed, %.1f flows/s, %d distinct users",
 		r.Completed, r.Failed, r.FlowsPerSecond, r.DistinctUsers)
+	if r.Unfinished > 0 {
+		fmt.Fprintf(&b, "; %d still running at the end, not counted", r.Unfinished)
+	}
+	b.WriteString("\n")
 	if r.CooldownWaits > 0 {
 		fmt.Fprintf(&b, "  %d flows waited for their user's destination cooldown\n", r.CooldownWaits)
 	}

@@ -44,10 +44,10 @@ func TestWriteText(t *testing.T) {
 		}
 	}
 
-	r := &Report{Flow: "new", SigningSkipped: "no pool"}
+	r := &Report{Flow: "new", SigningSkipped: "no pool", Unfinished: 3}
 	b.Reset()
 	r.WriteText(&b)
-	for _, want := range []string{"Errors: none", "Signing bound skipped: no pool"} {
+	for _, want := range []string{"Errors: none", "Signing bound skipped: no pool", "; 3 still running at the end, not counted"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
@@ -100,6 +100,8 @@ func TestHints(t *testing.T) {
 		{"no outbox", Report{Errors: []ErrorCount{{Type: errOutboxNotFound}}}, []string{"dev delivery on"}},
 		{"cooldown", Report{CooldownWaits: 5}, []string{"bounds the rate at users ÷ cooldown = 33.3 flows/s"}},
 		{"stopped by cooldown", Report{Stopped: "cooldown"}, []string{"use more --users"}},
+		{"nothing finished", Report{Unfinished: 64}, []string{"64 flows were still running when the window ended"}},
+		{"a few unfinished is normal", Report{Completed: 900, Unfinished: 8}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
