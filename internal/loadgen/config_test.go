@@ -76,6 +76,9 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		{"negative flows", func(c *Config) { c.Flows = -1 }, "not negative"},
 		{"negative warm-up", func(c *Config) { c.Warmup = -time.Second }, "must not be negative"},
 		{"users beyond the prefix", func(c *Config) { c.Prefix, c.Users = "+155500000", 100 }, "too few"},
+		{"returning users leave a number for the probe", func(c *Config) { c.Prefix, c.Users = "+155500000", 99 }, ""},
+		{"the probe's number is past the prefix", func(c *Config) { c.Prefix, c.Users = "+155500000", 100 }, "101 users"},
+		{"new users may fill the prefix", func(c *Config) { c.Flow, c.Prefix, c.Users = FlowNew, "+155500000", 100 }, ""},
 		{"10,000 users", func(c *Config) { c.Users = 10_000 }, ""},
 	}
 	for _, tt := range tests {

@@ -163,7 +163,11 @@ func (c Config) validate() error {
 	case c.Seed && c.Flow != FlowReturning:
 		return errors.New("seeding is for the returning flow: the new flow signs its users up itself")
 	}
-	if err := checkPrefix(c.Prefix, c.Users+1); err != nil {
+	numbers := c.Users
+	if c.Flow == FlowReturning {
+		numbers++ // the probe's number, just past the users'
+	}
+	if err := checkPrefix(c.Prefix, numbers); err != nil {
 		return err
 	}
 	return nil
