@@ -29,6 +29,7 @@ Commands:
   users      show an account's guessing budget, unlock a locked account
   audit      list the audit trail of security events
   deliver    send a test message through a pool's delivery providers
+  bench      drive a running server with sign-ins and report their cost
   migrate    apply the store's schema migrations and exit
   version    print the version
   help       print this help
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = audit(ctx, args[1:], stdout, stderr, getenv)
 	case "deliver":
 		err = deliverCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr, getenv)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":

@@ -22,6 +22,8 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"pools", "--help"}, 0, "pools list"},
 		{[]string{"pools", "list", "--help"}, 0, "-json"},
+		{[]string{"bench", "--help"}, 0, "-client-id"},
+		{[]string{"bench"}, 2, "--client-id is required"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{nil, 2, "Usage:"},
 	}

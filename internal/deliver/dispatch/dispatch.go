@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -135,9 +136,9 @@ type Dispatcher struct {
 	ciphers map[string]*seal.Box
 
 	enqueued, sent, retried, failed, decoys atomic.Uint64
-	// busy counts Run's claims in progress and messages it is processing,
-	// so Flush can tell when everything claimed has been dealt with.
-	busy atomic.Int64
+	// claims tracks this process's claims until their messages are dealt
+	// with, so Flush can wait for those enqueued before it was called.
+	claims *claims
 }
 
 // New returns a Dispatcher for cfg.
@@ -165,6 +166,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		onFailure: cfg.OnFailure,
 		wake:      make(chan struct{}, 1),
 		ciphers:   make(map[string]*seal.Box),
+		claims:    newClaims(),
 	}
 	if d.now == nil {
 		d.now = time.Now
@@ -302,9 +304,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				break more
 			}
 		}
-		d.busy.Add(1)
+		no := d.claims.begin()
 		msgs, err := d.st.ClaimMessages(ctx, d.now(), d.lease, n)
-		d.busy.Add(int64(len(msgs)) - 1)
+		d.claims.claimed(no, msgs)
 		for range n - len(msgs) {
 			<-slots
 		}
@@ -317,7 +319,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		for _, m := range msgs {
 			wg.Go(func() {
 				defer func() { <-slots }()
-				defer d.busy.Add(-1)
+				defer d.claims.done(no)
 				_ = d.process(sendCtx, m) // logged there; the lease retries it
 			})
 		}
@@ -339,58 +341,69 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // short by ctx leaves its message to be tried again when its lease ends.
 func (d *Dispatcher) Drain(ctx context.Context) error {
 	for {
-		// Counted in busy like Run's claims: a concurrent Flush must wait
-		// for messages another Drain (another Flush) is sending.
-		d.busy.Add(1)
-		msgs, err := d.st.ClaimMessages(ctx, d.now(), d.lease, d.batch)
-		d.busy.Add(int64(len(msgs)) - 1)
-		if err != nil {
-			return fmt.Errorf("claim outbox messages: %w", err)
-		}
-		if len(msgs) == 0 {
-			return nil
-		}
-		errs := make([]error, len(msgs))
-		slots := make(chan struct{}, d.workers)
-		var wg sync.WaitGroup
-		for i, m := range msgs {
-			slots <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				defer d.busy.Add(-1)
-				errs[i] = d.process(ctx, m)
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
+		msgs, err := d.drainOnce(ctx)
+		if err != nil || len(msgs) == 0 {
+			return err
 		}
 	}
 }
 
-// Flush returns once every message enqueued before the call has been sent,
-// dropped or deferred for a retry: it drains what is due and waits for
-// this process's workers to finish what they claimed. The dev outbox uses
-// it so that a code is readable as soon as the request that made it has
-// been answered.
-func (d *Dispatcher) Flush(ctx context.Context) error {
-	for {
-		if err := d.Drain(ctx); err != nil {
-			return err
-		}
-		// Drain found nothing claimable; what was enqueued before is sent,
-		// or claimed by a worker or another Drain still counted in busy.
-		if d.busy.Load() == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
+// drainOnce claims up to Batch due messages, the oldest first, deals with
+// them and returns them with the first error. Its claim is tracked like
+// Run's, so a concurrent Flush waits for the messages it is sending.
+func (d *Dispatcher) drainOnce(ctx context.Context) ([]store.OutboxMessage, error) {
+	no := d.claims.begin()
+	msgs, err := d.st.ClaimMessages(ctx, d.now(), d.lease, d.batch)
+	d.claims.claimed(no, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox messages: %w", err)
+	}
+	errs := make([]error, len(msgs))
+	slots := make(chan struct{}, d.workers)
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			defer d.claims.done(no)
+			errs[i] = d.process(ctx, m)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return msgs, err
 		}
 	}
+	return msgs, nil
+}
+
+// Flush returns once every message enqueued on this node before the call
+// has been sent, dropped or deferred for a retry (or is held by another
+// node), and does not wait for messages enqueued after it: under load,
+// when more keep coming, it still returns. It claims due messages, the
+// oldest first, until those left are all newer than the call, then waits
+// for this process's other claims that may hold older ones. The dev
+// outbox uses it so that a code is readable as soon as the request that
+// made it has been answered.
+func (d *Dispatcher) Flush(ctx context.Context) error {
+	// Enqueue stamps CreatedAt from the same clock before storing, so a
+	// message enqueued before now is not After it.
+	cutoff := d.now()
+	for {
+		msgs, err := d.drainOnce(ctx)
+		if err != nil {
+			return err
+		}
+		// The store hands out the oldest due messages first: fewer than
+		// asked for, or any newer than the call, means every due message
+		// from before the call has been claimed, here or by another claim.
+		if len(msgs) < d.batch || slices.ContainsFunc(msgs, func(m store.OutboxMessage) bool { return m.CreatedAt.After(cutoff) }) {
+			break
+		}
+	}
+	// A claim that took one of them began before now.
+	return d.claims.wait(ctx, d.claims.begun(), cutoff)
 }
 
 // process delivers or drops one claimed message. It returns only store

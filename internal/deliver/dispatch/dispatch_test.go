@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -511,4 +512,136 @@ func TestDrainInterruptedKeepsMessage(t *testing.T) {
 	if n := pending(t, st, clk.Now()); n != 1 {
 		t.Fatalf("%d messages claimable after the lease, want 1", n)
 	}
+}
+
+// TestFlushWaitsOnlyForEarlierMessages: a reader's Flush waits for the
+// messages enqueued before its call, and not for those enqueued after it,
+// even while they are still being sent; under load some always are.
+func TestFlushWaitsOnlyForEarlierMessages(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func() store.Store) {
+		clk := newClock()
+		inSend := make(chan string, 4)
+		release := map[string]chan struct{}{"111111": make(chan struct{}), "222222": make(chan struct{})}
+		d := newDispatcher(t, dispatch.Config{
+			Store: open(), Now: clk.Now, Rand: seeded(1), PollInterval: time.Hour,
+			Sender: deliver.SenderFunc(func(ctx context.Context, m deliver.Message) error {
+				inSend <- m.Code
+				select {
+				case <-release[m.Code]:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}),
+		})
+		wantSend := func(code string) {
+			t.Helper()
+			select {
+			case got := <-inSend:
+				if got != code {
+					t.Fatalf("sending %s, want %s", got, code)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s was not sent", code)
+			}
+		}
+
+		// The reader's code is queued; its Flush starts sending it.
+		enqueue(t, d, sms(phone, "111111"), false, t0.Add(3*time.Minute))
+		flushed := make(chan error, 1)
+		go func() { flushed <- d.Flush(t.Context()) }()
+		wantSend("111111")
+
+		// After the call, another request queues a message and the
+		// workers start sending it; that send lasts until released.
+		clk.Advance(time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		stopped := make(chan struct{})
+		go func() { d.Run(ctx); close(stopped) }()
+		defer func() { cancel(); <-stopped }()
+		enqueue(t, d, sms("+15555550101", "222222"), false, t0.Add(3*time.Minute))
+		wantSend("222222")
+
+		close(release["111111"])
+		select {
+		case err := <-flushed:
+			if err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			close(release["222222"])
+			t.Fatal("Flush waited for a message enqueued after it was called")
+		}
+
+		// A Flush called now waits for the message in flight.
+		short, stop := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer stop()
+		if err := d.Flush(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Flush during an earlier send = %v, want it to wait", err)
+		}
+		close(release["222222"])
+		if err := d.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush after the send: %v", err)
+		}
+		if s := d.Stats(); s.Sent != 2 {
+			t.Errorf("Stats = %+v, want 2 sent", s)
+		}
+	})
+}
+
+// TestFlushUnderLoad: while other messages keep coming, each reader's Flush
+// returns with the reader's own message delivered.
+func TestFlushUnderLoad(t *testing.T) {
+	open := backends[0].newDB(t)
+	st := open()
+	if err := st.CreatePool(t.Context(), testPool); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	delivered := map[string]bool{}
+	d := newDispatcher(t, dispatch.Config{
+		Store: st, Logger: slog.New(slog.DiscardHandler),
+		Sender: deliver.SenderFunc(func(_ context.Context, m deliver.Message) error {
+			time.Sleep(time.Millisecond) // a provider that takes a moment
+			mu.Lock()
+			defer mu.Unlock()
+			delivered[m.To] = true
+			return nil
+		}),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	for p := range 3 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				_ = d.Enqueue(ctx, testPool, sms(fmt.Sprintf("+1555%03d%04d", p, i%10000), "000000"), false, time.Now().Add(time.Minute))
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for r := range 4 {
+		readers.Go(func() {
+			for i := range 5 {
+				to := fmt.Sprintf("+1555999%02d%02d", r, i)
+				if err := d.Enqueue(t.Context(), testPool, sms(to, "123456"), false, time.Now().Add(time.Minute)); err != nil {
+					t.Error(err)
+					return
+				}
+				fctx, stop := context.WithTimeout(t.Context(), 10*time.Second)
+				err := d.Flush(fctx)
+				stop()
+				mu.Lock()
+				ok := delivered[to]
+				mu.Unlock()
+				if err != nil || !ok {
+					t.Errorf("reader %d: Flush = %v, own message delivered: %v", r, err, ok)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	cancel()
+	wg.Wait()
 }
