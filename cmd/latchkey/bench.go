@@ -23,7 +23,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	fs.StringVar(&cfg.Endpoint, "endpoint", loadgen.DefaultEndpoint, "the server's base URL")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "app client ID, without a secret (required; latchkey pools list shows it)")
 	fs.StringVar(&cfg.PoolID, "pool-id", "", "the client's pool, for its JWKS (default: read from one sign-in before the load)")
-	fs.StringVar(&flow, "flow", string(loadgen.FlowReturning), "returning (sign existing users in) or new (sign new users up and in)")
+	fs.StringVar(&flow, "flow", string(loadgen.FlowReturning), "returning (sign existing users in), new (sign new users up and in), or enumeration (compare known and unknown usernames' latency)")
+	unconfirmedClient := fs.String("unconfirmed-client-id", "", "with --flow enumeration: an app client of a pool that confirms users by code")
+	requests := fs.Int("requests", 2000, "with --flow enumeration: known and unknown usernames asked about per operation")
 	fs.IntVar(&cfg.Users, "users", loadgen.DefaultUsers, "distinct users: returning users are taken in turn, each new user signs up once")
 	fs.IntVar(&cfg.Concurrency, "concurrency", loadgen.DefaultConcurrency, "flows at once")
 	fs.IntVar(&cfg.Flows, "flows", 0, "stop after this many measured flows (0: when --duration ends)")
@@ -52,6 +54,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		fmt.Fprintln(stderr, "latchkey bench: --client-id is required (latchkey pools list shows it)")
 		return errUsage
 	}
+	if flow == "enumeration" {
+		return enumeration(ctx, loadgen.EnumerationConfig{
+			Endpoint: cfg.Endpoint, ClientID: cfg.ClientID, UnconfirmedClientID: *unconfirmedClient,
+			Requests: *requests, RequestTimeout: cfg.RequestTimeout, Progress: stderr,
+		}, *asJSON, stdout)
+	}
 	cfg.Flow = loadgen.Flow(flow)
 	if cfg.Cooldown == 0 {
 		cfg.Cooldown = -1 // no wait; the Config's zero value is the default
@@ -73,4 +81,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return errors.New("no flow completed")
 	}
 	return nil
+}
+
+// enumeration runs `latchkey bench --flow enumeration`.
+func enumeration(ctx context.Context, cfg loadgen.EnumerationConfig, asJSON bool, stdout io.Writer) error {
+	rep, err := loadgen.Enumeration(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteText(stdout)
 }

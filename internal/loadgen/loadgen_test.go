@@ -28,6 +28,13 @@ type server struct {
 
 func startServer(t *testing.T) server {
 	t.Helper()
+	s, _ := startServerDir(t)
+	return s
+}
+
+// startServerDir is startServer, and the server's data directory.
+func startServerDir(t *testing.T) (server, string) {
+	t.Helper()
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +57,7 @@ func startServer(t *testing.T) server {
 		hs.Close()
 		srv.Close()
 	})
-	return server{url: url, poolID: p.ID, clientID: c.ID}
+	return server{url: url, poolID: p.ID, clientID: c.ID}, dir
 }
 
 // relaxLimits does what `latchkey pools update POOL --sms-countries US,+1
