@@ -60,10 +60,15 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 }
 
 func (s *Store) DeleteMessage(ctx context.Context, id string) error {
-	res, err := s.writer().ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
-	if err == nil {
-		err = mustAffect(res)
-	}
+	// In a transaction, so that deliveries finishing together share a
+	// commit (groupcommit.go).
+	err := s.inSharedTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.in(tx).ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+		if err == nil {
+			err = mustAffect(res)
+		}
+		return err
+	})
 	if err != nil {
 		return wrapErr(fmt.Sprintf("delete message %q", id), err)
 	}

@@ -44,6 +44,8 @@ type Store struct {
 	// wstmts and rstmts keep the statements prepared on w and r: SQLite
 	// parses a statement once per connection, not once per call.
 	wstmts, rstmts *stmtCache
+	// commits runs the write transactions, several to a commit.
+	commits *committer
 	// tx, when set, is the transaction of a unit of work (Update): this
 	// Store is then a store.Tx whose every statement runs in it.
 	tx *sql.Tx
@@ -112,7 +114,8 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
-	return &Store{w: w, r: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}, nil
+	wstmts := newStmtCache(w)
+	return &Store{w: w, r: r, wstmts: wstmts, rstmts: newStmtCache(r), commits: newCommitter(w, wstmts)}, nil
 }
 
 // createFile creates the database file with owner-only permissions if it
@@ -210,6 +213,7 @@ func dsn(path string, readOnly, noSync bool) string {
 // Close closes both connection pools. The last connection to close
 // checkpoints the WAL into the database file.
 func (s *Store) Close() error {
+	s.commits.close()
 	s.rstmts.close()
 	s.wstmts.close()
 	return errors.Join(s.r.Close(), s.w.Close())
@@ -294,7 +298,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		return s.inTx(ctx, func(*sql.Tx) error { return fn(s) })
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Store{w: s.w, r: s.r, wstmts: s.wstmts, rstmts: s.rstmts, tx: tx})
+		return fn(&Store{w: s.w, r: s.r, wstmts: s.wstmts, rstmts: s.rstmts, commits: s.commits, tx: tx})
 	})
 	if err != nil {
 		return fmt.Errorf("unit of work: %w", err)
@@ -314,45 +318,46 @@ func (s *Store) inSharedTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 }
 
 // inTx runs fn in a transaction on the writer, which _txlock=immediate makes
-// BEGIN IMMEDIATE. fn must not use s.w itself: the writer pool has a single
-// connection and the transaction holds it. Inside a unit of work (s.tx set)
-// fn runs under a savepoint of that transaction instead, so a method that
-// fails part-way still changes nothing.
+// BEGIN IMMEDIATE, shared with the other transactions waiting to commit
+// (see groupcommit.go). fn must not use s.w itself: the writer pool has a
+// single connection and the transaction holds it. Inside a unit of work
+// (s.tx set) fn runs under a savepoint of that transaction instead, so a
+// method that fails part-way still changes nothing.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.tx != nil {
 		return savepoint(ctx, s.tx, fn)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	// The connection is free again once this returns.
-	defer s.wstmts.preparePending(ctx)
-	if err := fn(tx); err != nil {
-		// The rollback error adds nothing when fn already failed; SQLite
-		// rolls back on its own if the connection is lost.
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.commits.run(ctx, fn)
 }
 
 // in runs statements in tx through the writer's statement cache.
 func (s *Store) in(tx *sql.Tx) querier { return cached{stmts: s.wstmts, tx: tx} }
 
+// errSavepoint marks a failure of the savepoint statements themselves: the
+// transaction is then in doubt and must not commit.
+var errSavepoint = errors.New("savepoint")
+
 // savepoint runs fn under a savepoint of tx: rolled back to it if fn fails.
 // SQLite keeps savepoints as a stack, so nesting one name is fine.
 func savepoint(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	// A transaction's statements are not interrupted by a caller going
+	// away: an interrupted statement can roll the whole transaction back.
+	ctx = context.WithoutCancel(ctx)
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT lk"); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errSavepoint, err)
 	}
 	if err := fn(tx); err != nil {
 		_, rerr := tx.ExecContext(ctx, "ROLLBACK TO lk")
 		if rerr == nil {
 			_, rerr = tx.ExecContext(ctx, "RELEASE lk")
 		}
-		return errors.Join(err, rerr)
+		if rerr != nil {
+			return errors.Join(err, fmt.Errorf("%w: %w", errSavepoint, rerr))
+		}
+		return err
 	}
-	_, err := tx.ExecContext(ctx, "RELEASE lk")
-	return err
+	if _, err := tx.ExecContext(ctx, "RELEASE lk"); err != nil {
+		return fmt.Errorf("%w: %w", errSavepoint, err)
+	}
+	return nil
 }

@@ -104,6 +104,10 @@ type cached struct {
 	tx    *sql.Tx
 }
 
+// Inside a transaction a statement is not interrupted by its caller going
+// away: an interrupted statement can roll back the whole transaction,
+// which other callers' work may share (groupcommit.go).
+
 func (c cached) stmt(ctx context.Context, query string) *sql.Stmt {
 	st := c.stmts.get(ctx, query, c.tx != nil)
 	if st != nil && c.tx != nil {
@@ -113,6 +117,9 @@ func (c cached) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (c cached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if c.tx != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -123,6 +130,9 @@ func (c cached) ExecContext(ctx context.Context, query string, args ...any) (sql
 }
 
 func (c cached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if c.tx != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -133,6 +143,9 @@ func (c cached) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (c cached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if c.tx != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
