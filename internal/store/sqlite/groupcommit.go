@@ -133,7 +133,7 @@ func (c *committer) commit(group []*pendingTx) {
 		if results[i] = p.ctx.Err(); results[i] != nil {
 			continue
 		}
-		if err := savepoint(p.ctx, tx, p.fn); err != nil {
+		if err := savepoint(p.ctx, cached{stmts: c.stmts, tx: tx}, tx, p.fn); err != nil {
 			results[i] = err
 			if errors.Is(err, errSavepoint) {
 				// The transaction itself is in doubt: nobody commits.

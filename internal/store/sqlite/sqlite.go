@@ -325,7 +325,7 @@ func (s *Store) inSharedTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 // method that fails part-way still changes nothing.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.tx != nil {
-		return savepoint(ctx, s.tx, fn)
+		return savepoint(ctx, s.in(s.tx), s.tx, fn)
 	}
 	return s.commits.run(ctx, fn)
 }
@@ -337,26 +337,27 @@ func (s *Store) in(tx *sql.Tx) querier { return cached{stmts: s.wstmts, tx: tx} 
 // transaction is then in doubt and must not commit.
 var errSavepoint = errors.New("savepoint")
 
-// savepoint runs fn under a savepoint of tx: rolled back to it if fn fails.
-// SQLite keeps savepoints as a stack, so nesting one name is fine.
-func savepoint(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+// savepoint runs fn under a savepoint of tx, whose statements q runs:
+// rolled back to it if fn fails. SQLite keeps savepoints as a stack, so
+// nesting one name is fine.
+func savepoint(ctx context.Context, q querier, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
 	// A transaction's statements are not interrupted by a caller going
 	// away: an interrupted statement can roll the whole transaction back.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT lk"); err != nil {
+	if _, err := q.ExecContext(ctx, "SAVEPOINT lk"); err != nil {
 		return fmt.Errorf("%w: %w", errSavepoint, err)
 	}
 	if err := fn(tx); err != nil {
-		_, rerr := tx.ExecContext(ctx, "ROLLBACK TO lk")
+		_, rerr := q.ExecContext(ctx, "ROLLBACK TO lk")
 		if rerr == nil {
-			_, rerr = tx.ExecContext(ctx, "RELEASE lk")
+			_, rerr = q.ExecContext(ctx, "RELEASE lk")
 		}
 		if rerr != nil {
 			return errors.Join(err, fmt.Errorf("%w: %w", errSavepoint, rerr))
 		}
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE lk"); err != nil {
+	if _, err := q.ExecContext(ctx, "RELEASE lk"); err != nil {
 		return fmt.Errorf("%w: %w", errSavepoint, err)
 	}
 	return nil
