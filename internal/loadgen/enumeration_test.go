@@ -69,19 +69,5 @@ func TestEnumerationAgainstServer(t *testing.T) {
 // codes would otherwise trip for the known users alone.
 func noCooldown(t *testing.T, dir, poolID string) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := open.Open(ctx, "", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	_, err = auth.NewAdmin(st, rand.Reader, time.Now).UpdatePool(ctx, poolID, func(_ *string, s *pool.Settings) error {
-		l := s.EffectiveLimits()
-		l.DestinationCooldown = pool.Rate{}
-		s.Limits = &l
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	updateLimits(t, dir, poolID, func(l *pool.Limits) { l.DestinationCooldown = pool.Rate{} })
 }

@@ -64,6 +64,19 @@ func startServerDir(t *testing.T) (server, string) {
 // --limit NAME=off …` does, through a second handle on the store.
 func relaxLimits(t *testing.T, dir, poolID string) {
 	t.Helper()
+	updateLimits(t, dir, poolID, func(l *pool.Limits) {
+		for _, r := range []*pool.Rate{&l.IPHourly, &l.IPDaily, &l.ClientHourly, &l.PrefixHourly, &l.PrefixDaily,
+			&l.SMSHourly, &l.SMSDaily, &l.NewSMSHourly, &l.NewSMSDaily, &l.DestinationHourly, &l.DestinationDaily} {
+			*r = pool.Rate{}
+		}
+		l.SMSCountries = []string{"US", "+1"}
+	})
+}
+
+// updateLimits changes a pool's limits through a second handle on the
+// store; the server sees the change on its next request.
+func updateLimits(t *testing.T, dir, poolID string, change func(*pool.Limits)) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := open.Open(ctx, "", dir)
 	if err != nil {
@@ -72,11 +85,7 @@ func relaxLimits(t *testing.T, dir, poolID string) {
 	defer st.Close()
 	_, err = auth.NewAdmin(st, rand.Reader, time.Now).UpdatePool(ctx, poolID, func(_ *string, s *pool.Settings) error {
 		l := s.EffectiveLimits()
-		for _, r := range []*pool.Rate{&l.IPHourly, &l.IPDaily, &l.ClientHourly, &l.PrefixHourly, &l.PrefixDaily,
-			&l.SMSHourly, &l.SMSDaily, &l.NewSMSHourly, &l.NewSMSDaily, &l.DestinationHourly, &l.DestinationDaily} {
-			*r = pool.Rate{}
-		}
-		l.SMSCountries = []string{"US", "+1"}
+		change(&l)
 		s.Limits = &l
 		return nil
 	})

@@ -18,38 +18,31 @@ import (
 	"github.com/latchkey/latchkey/internal/pool"
 )
 
-// Store is everything the engine needs from persistence.
+// Store is everything the engine needs from persistence: the records a
+// unit of work reads and writes (Tx, whose Update starts one), and pools,
+// clients, keys and housekeeping besides.
 type Store interface {
 	Pools
-	Users
-	Sessions
-	Codes
-	RefreshTokens
-	Limits
-	Failures
-	Audit
-	Outbox
+	Tx
 	Maintenance
-	// Update runs fn as one unit of work: every read and write fn makes
-	// through tx belongs to one transaction, committed when fn returns nil
-	// and rolled back when it returns an error. Each Tx method is atomic on
-	// its own as well (a method that fails changes nothing), so fn may go
-	// on after a refusal such as pool.ErrNotFound.
-	//
-	// A backend may run fn more than once when the database aborted the
-	// transaction to resolve a conflict with another one (a deadlock or a
-	// serialization failure): fn must touch only tx and its own results,
-	// and must not call the Store itself (on SQLite the transaction holds
-	// the only writer connection). Calling Update on a Tx nests: the inner
-	// unit of work becomes part of the outer transaction.
-	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Close releases the store's resources.
 	Close() error
 }
 
-// Tx is the part of a Store that one unit of work (Store.Update) reads and
-// writes through. Pools, clients and keys are read before a unit of work
-// starts, so they are not part of it.
+// Tx is the part of a Store that one unit of work reads and writes
+// through; pools, clients and keys are read before a unit starts.
+//
+// Update runs fn as one unit of work: every read and write fn makes
+// through tx belongs to one transaction, committed when fn returns nil and
+// rolled back when it returns an error. Each Tx method is atomic on its
+// own as well (a method that fails changes nothing), so fn may go on after
+// a refusal such as pool.ErrNotFound. A backend may run fn more than once
+// when the database aborted the transaction to resolve a conflict with
+// another one (a deadlock or a serialization failure): fn must touch only
+// tx and its own results, and must not call the Store itself (on SQLite
+// the transaction holds the only writer connection). Calling Update on a
+// Tx nests: the inner unit of work becomes part of the outer transaction,
+// under a savepoint.
 type Tx interface {
 	Users
 	Sessions
@@ -59,7 +52,6 @@ type Tx interface {
 	Failures
 	Audit
 	Outbox
-	// Update nests a unit of work in this one.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 }
 
