@@ -61,10 +61,9 @@ type Engine struct {
 	sender deliver.Sender
 	queue  Queue
 	guard  *limit.Guard
-	// webhooks, hookFuncs and hookVersions: see Config.
-	webhooks     *hook.Webhooks
-	hookFuncs    hook.Funcs
-	hookVersions map[string]string
+	// resolver finds the pools' hooks: the Config's functions, then the
+	// pools' webhooks (the delivery router's custom senders use the same).
+	resolver *hook.Resolver
 	// templates renders code messages; nil renders the built-in ones.
 	// Per-pool templates come with the pool's delivery settings.
 	templates *message.Templates
@@ -95,18 +94,16 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("auth: a public URL is required")
 	}
 	e := &Engine{
-		store:        cfg.Store,
-		sender:       cfg.Sender,
-		queue:        cfg.Queue,
-		webhooks:     cfg.Webhooks,
-		hookFuncs:    cfg.HookFuncs,
-		hookVersions: cfg.HookVersions,
-		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
-		now:          cfg.Now,
-		entropy:      entropy{rand: cfg.Rand},
-		log:          cfg.Logger,
-		issuers:      &issuerCache{},
-		tmplCache:    &templateCache{},
+		store:     cfg.Store,
+		sender:    cfg.Sender,
+		queue:     cfg.Queue,
+		resolver:  &hook.Resolver{Webhooks: cfg.Webhooks, Funcs: cfg.HookFuncs, Versions: cfg.HookVersions},
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		now:       cfg.Now,
+		entropy:   entropy{rand: cfg.Rand},
+		log:       cfg.Logger,
+		issuers:   &issuerCache{},
+		tmplCache: &templateCache{},
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/latchkey/latchkey/internal/hook"
 	"github.com/latchkey/latchkey/internal/pool"
@@ -20,22 +19,7 @@ func (e *Engine) hooks(p pool.Pool) (*hook.Router, error) {
 	if err != nil {
 		return nil, internal("pool hooks", err)
 	}
-	routes := map[string]hook.Route{}
-	if len(cfg.Triggers) > 0 {
-		if e.webhooks == nil {
-			return nil, internal("pool hooks", errors.New("the pool has webhooks but the engine has no webhook transport"))
-		}
-		if routes, err = e.webhooks.Routes(cfg); err != nil {
-			return nil, internal("pool hooks", err)
-		}
-	}
-	for trigger, f := range e.hookFuncs {
-		routes[trigger] = hook.Route{Invoker: hook.Funcs{trigger: f}, LambdaVersion: e.hookVersions[trigger]}
-	}
-	if len(routes) == 0 {
-		return nil, nil
-	}
-	r, err := hook.NewRouter(routes)
+	r, err := e.resolver.Router(cfg)
 	if err != nil {
 		return nil, internal("pool hooks", err)
 	}

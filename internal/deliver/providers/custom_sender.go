@@ -276,32 +276,23 @@ func (r *Router) buildCustomSenders(p pool.Pool) *customSenders {
 	for _, ch := range []deliver.Channel{deliver.ChannelSMS, deliver.ChannelEmail} {
 		trigger := customSenderTrigger(ch)
 		s := &customSender{trigger: trigger, region: p.Region, events: eventSender{provider: trigger + " hook", users: r.users}}
-		if f := r.hookFuncs[trigger]; f != nil {
-			s.events.invoker, s.events.timeout = hook.Funcs{trigger: f}, hook.DefaultTimeout
-		} else if t, ok := cfg.Triggers[trigger]; ok {
-			if r.webhooks == nil {
-				cs.broken[ch] = fmt.Errorf("the pool's %s is a webhook, and this server has no webhook transport", trigger)
-				continue
-			}
-			wh, err := r.webhooks.Webhook(t.URL, webhookSecrets(cfg)...)
-			if err != nil {
-				cs.broken[ch] = fmt.Errorf("the pool's %s webhook: %w", trigger, err)
-				continue
-			}
-			s.events.invoker = wh
-		} else {
+		route, ok, err := r.resolver.Route(cfg, trigger)
+		switch {
+		case errors.Is(err, hook.ErrNoWebhooks):
+			cs.broken[ch] = fmt.Errorf("the pool's %s is a webhook, and this server has no webhook transport", trigger)
 			continue
+		case err != nil:
+			cs.broken[ch] = fmt.Errorf("the pool's %s webhook: %w", trigger, err)
+			continue
+		case !ok:
+			continue
+		}
+		s.events.invoker = route.Invoker
+		if _, local := route.Invoker.(hook.Funcs); local {
+			// A webhook has its own timeout; a Go function gets Lambda's.
+			s.events.timeout = hook.DefaultTimeout
 		}
 		cs.byChannel[ch] = s
 	}
 	return cs
-}
-
-// webhookSecrets returns the secrets that sign a pool's requests, current
-// first.
-func webhookSecrets(c hook.Config) []string {
-	if c.PreviousSecret != "" {
-		return []string{c.Secret, c.PreviousSecret}
-	}
-	return []string{c.Secret}
 }

@@ -82,10 +82,12 @@ type Router struct {
 	now      func() time.Time
 	opts     ChainOptions
 	log      *slog.Logger
-	// webhooks, hookFuncs and users: see RouterConfig.
-	webhooks  *hook.Webhooks
-	hookFuncs hook.Funcs
-	users     Users
+	// webhooks and users: see RouterConfig.
+	webhooks *hook.Webhooks
+	// resolver finds the pools' custom sender hooks, as the engine finds
+	// its hooks: the program's functions, then the pools' webhooks.
+	resolver *hook.Resolver
+	users    Users
 
 	mu      sync.Mutex
 	entries map[string]*poolEntry
@@ -124,9 +126,9 @@ func NewRouter(cfg RouterConfig) (*Router, error) {
 		log:      cfg.Logger,
 		entries:  make(map[string]*poolEntry),
 
-		webhooks:  cfg.Webhooks,
-		hookFuncs: cfg.HookFuncs,
-		users:     cfg.Users,
+		webhooks: cfg.Webhooks,
+		resolver: &hook.Resolver{Webhooks: cfg.Webhooks, Funcs: cfg.HookFuncs},
+		users:    cfg.Users,
 	}
 	if r.users == nil {
 		r.users, _ = cfg.Pools.(Users)
