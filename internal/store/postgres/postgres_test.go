@@ -467,7 +467,7 @@ func TestPoolSize(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.URL(t)
 	s := openAt(t, dbURL)
-	if got, want := s.db.Config().MaxConns, int32(max(4, runtime.NumCPU())); got != want {
+	if got, want := s.db.Config().MaxConns, int32(max(16, 4*runtime.NumCPU())); got != want {
 		t.Errorf("default MaxConns = %d, want %d", got, want)
 	}
 	closeStore(t, s)
