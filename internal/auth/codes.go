@@ -106,19 +106,16 @@ func (e *Engine) checkCode(ctx context.Context, p pool.Pool, c standaloneCode, a
 
 func (e *Engine) checkCodeIn(ctx context.Context, p pool.Pool, c standaloneCode, answer string) error {
 	expired := pool.Errorf(pool.KindExpiredCode, "Invalid code provided, please request a code again.")
-	live, err := e.store.ConsumeCodeAttempt(ctx, p.ID, c.username, c.purpose, e.now().UTC())
-	if errors.Is(err, pool.ErrNotFound) && c.decoy {
-		// A known account always has a code from its sign-up; an unknown
-		// one gets one now, which nobody knows.
-		code, gerr := otp.Generate(e.rand, p.Settings.CodeLength)
-		if gerr != nil {
-			return internal("check code", gerr)
-		}
-		if err := e.putCode(ctx, p, c, code); err != nil {
+	if c.purpose == pool.PurposeSignUp {
+		// An account always has a sign-up code to answer, known or not: an
+		// unknown username that never had one, or an account whose code
+		// was swept, gets one now that nobody knows. Known and unknown
+		// usernames make the same writes from the first answer on.
+		if err := e.ensureCode(ctx, p, c); err != nil {
 			return err
 		}
-		live, err = e.store.ConsumeCodeAttempt(ctx, p.ID, c.username, c.purpose, e.now().UTC())
 	}
+	live, err := e.store.ConsumeCodeAttempt(ctx, p.ID, c.username, c.purpose, e.now().UTC())
 	switch {
 	case errors.Is(err, pool.ErrNotFound), errors.Is(err, pool.ErrExpired), errors.Is(err, pool.ErrNoAttemptsLeft):
 		return expired
@@ -154,6 +151,27 @@ func (e *Engine) checkCodeIn(ctx context.Context, p pool.Pool, c standaloneCode,
 	}
 	if !right {
 		return codeMismatch()
+	}
+	return nil
+}
+
+// ensureCode stores a code nobody knows for c unless c has a code.
+func (e *Engine) ensureCode(ctx context.Context, p pool.Pool, c standaloneCode) error {
+	code, err := otp.Generate(e.rand, p.Settings.CodeLength)
+	if err != nil {
+		return internal("check code", err)
+	}
+	h, err := hasher(p)
+	if err != nil {
+		return internal("check code", err)
+	}
+	now := e.now().UTC()
+	_, err = e.store.PutCodeIfAbsent(ctx, pool.Code{
+		PoolID: p.ID, Username: c.username, Purpose: c.purpose, Hash: h.Hash(c.context(p.ID), code),
+		MaxAttempts: p.Settings.MaxAttempts, CreatedAt: now, ExpiresAt: now.Add(p.Settings.SignUpCodeTTL),
+	})
+	if err != nil {
+		return internal("store code", err)
 	}
 	return nil
 }

@@ -122,6 +122,11 @@ func (t countingTx) PutCode(ctx context.Context, c pool.Code) error {
 	return t.Tx.PutCode(ctx, c)
 }
 
+func (t countingTx) PutCodeIfAbsent(ctx context.Context, c pool.Code) (bool, error) {
+	t.log.note("PutCodeIfAbsent", 1)
+	return t.Tx.PutCodeIfAbsent(ctx, c)
+}
+
 func (t countingTx) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
 	t.log.note("ConsumeCodeAttempt", 1)
 	return t.Tx.ConsumeCodeAttempt(ctx, poolID, username, purpose, now)
@@ -272,6 +277,10 @@ func TestKnownAndUnknownUsersWriteAlike(t *testing.T) {
 		{"InitiateAuth USER_AUTH SELECT_CHALLENGE", initiate(pool.FlowUserAuth, map[string]string{})},
 		{"InitiateAuth CUSTOM_AUTH", initiate(pool.FlowCustomAuth, map[string]string{})},
 		{"RespondToAuthChallenge wrong code", wrongAnswer},
+		{"ConfirmSignUp wrong code, first answer", func(username string) error {
+			_, err := e.ConfirmSignUp(ctx, auth.ConfirmSignUpInput{ClientID: c2.ID, Username: username, ConfirmationCode: "000000x"})
+			return err
+		}},
 		{"ResendConfirmationCode", func(username string) error {
 			_, err := e.ResendConfirmationCode(ctx, auth.ResendConfirmationCodeInput{ClientID: c2.ID, Username: username})
 			return err

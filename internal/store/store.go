@@ -193,6 +193,10 @@ type Codes interface {
 	// PutCode stores c, replacing any code with the same (pool, username,
 	// purpose): only the newest code is live.
 	PutCode(ctx context.Context, c pool.Code) error
+	// PutCodeIfAbsent stores c unless a code with the same (pool,
+	// username, purpose) is there, live, spent or expired, and reports
+	// whether it stored it.
+	PutCodeIfAbsent(ctx context.Context, c pool.Code) (stored bool, err error)
 	// ConsumeCodeAttempt atomically counts one answer against the live code
 	// and returns it after the increment; errors as Sessions.ConsumeAttempt.
 	ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error)

@@ -26,6 +26,18 @@ func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	return nil
 }
 
+func (s *Store) PutCodeIfAbsent(ctx context.Context, c pool.Code) (bool, error) {
+	tag, err := s.q().Exec(ctx,
+		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (`+placeholders(8)+`)
+		 ON CONFLICT (pool_id, username, purpose) DO NOTHING`,
+		c.PoolID, c.Username, c.Purpose, c.Hash, c.Attempts, c.MaxAttempts,
+		rowcodec.MS(c.CreatedAt), rowcodec.MS(c.ExpiresAt))
+	if err != nil {
+		return false, wrapErr(codeOp("put if absent", c.PoolID, c.Username, c.Purpose), err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // ConsumeCodeAttempt works as ConsumeAttempt: see consumeAttempt.
 func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
 	c, err := consumeAttempt(ctx, s.q(), now, rowcodec.ScanCode,

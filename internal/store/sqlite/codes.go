@@ -28,6 +28,22 @@ func (s *Store) PutCode(ctx context.Context, c pool.Code) error {
 	return nil
 }
 
+func (s *Store) PutCodeIfAbsent(ctx context.Context, c pool.Code) (bool, error) {
+	res, err := s.writer().ExecContext(ctx,
+		`INSERT INTO codes (`+rowcodec.CodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (pool_id, username, purpose) DO NOTHING`,
+		c.PoolID, c.Username, c.Purpose, c.Hash, c.Attempts, c.MaxAttempts,
+		rowcodec.MS(c.CreatedAt), rowcodec.MS(c.ExpiresAt))
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return false, wrapErr(codeOp("put if absent", c.PoolID, c.Username, c.Purpose), err)
+	}
+	return n == 1, nil
+}
+
 func (s *Store) ConsumeCodeAttempt(ctx context.Context, poolID, username, purpose string, now time.Time) (pool.Code, error) {
 	var out pool.Code
 	err := s.inSharedTx(ctx, func(tx *sql.Tx) error {

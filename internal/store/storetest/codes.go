@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -57,6 +58,39 @@ func (s suite) testCodes(t *testing.T) {
 		must(t, "DeleteCode", st.DeleteCode(ctx, poolID, name, pool.PurposeSignUp))
 		_, err = st.ConsumeCodeAttempt(ctx, poolID, name, pool.PurposeSignUp, t0)
 		wantErr(t, "ConsumeCodeAttempt after delete", err, pool.ErrNotFound)
+	})
+
+	t.Run("PutIfAbsent", func(t *testing.T) {
+		// Stored only where no code is, live, spent or expired; an
+		// existing code is left exactly as it was.
+		t.Parallel()
+		st := s.open(t)
+		mkPools(t, st, poolID)
+		ctx := t.Context()
+		first := newCode(name, hash("first"))
+		stored, err := st.PutCodeIfAbsent(ctx, first)
+		must(t, "PutCodeIfAbsent", err)
+		if !stored {
+			t.Fatal("PutCodeIfAbsent on no code: not stored")
+		}
+		spent, err := st.ConsumeCodeAttempt(ctx, poolID, name, pool.PurposeSignUp, t0)
+		must(t, "ConsumeCodeAttempt", err)
+		second := newCode(name, hash("second"))
+		stored, err = st.PutCodeIfAbsent(ctx, second)
+		must(t, "PutCodeIfAbsent", err)
+		if stored {
+			t.Error("PutCodeIfAbsent over a code: stored")
+		}
+		got, err := st.ConsumeCodeAttempt(ctx, poolID, name, pool.PurposeSignUp, t0)
+		must(t, "ConsumeCodeAttempt", err)
+		if !bytes.Equal(got.Hash, first.Hash) || got.Attempts != spent.Attempts+1 {
+			t.Errorf("after PutCodeIfAbsent over it, the code is %x with %d attempts; want the first, %d attempts", got.Hash, got.Attempts, spent.Attempts+1)
+		}
+		other := newCode("other@example.com", hash("other"))
+		other.Purpose = pool.PurposeSignUp
+		if stored, err := st.PutCodeIfAbsent(ctx, other); err != nil || !stored {
+			t.Errorf("PutCodeIfAbsent for another user: %v, %v; want stored", stored, err)
+		}
 	})
 
 	t.Run("Scoped", func(t *testing.T) {
