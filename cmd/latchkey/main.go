@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "latchkey", version)
+		fmt.Fprintln(stdout, "latchkey", buildVersion())
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		Logger:         log,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
-		Version:        version,
+		Version:        buildVersion(),
 	})
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	target := storeTarget{storeURL: cfg.Store, dataDir: cfg.DataDir}
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", target.String(), "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", target.String(), "version", buildVersion())
 	if ready != nil {
 		ready <- cfg.PublicURL
 	}
