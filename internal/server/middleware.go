@@ -55,7 +55,13 @@ func accessLog(next http.Handler, log *slog.Logger) http.Handler {
 		if op := r.Header.Get("X-Amz-Target"); op != "" {
 			attrs = append(attrs, "op", strings.TrimPrefix(op, "AWSCognitoIdentityProviderService."))
 		}
-		log.InfoContext(r.Context(), "request", attrs...)
+		level := slog.LevelInfo
+		if r.URL.Path == "/healthz" {
+			// A load balancer probes every few seconds: at INFO its lines
+			// would bury the requests that matter.
+			level = slog.LevelDebug
+		}
+		log.Log(r.Context(), level, "request", attrs...)
 	})
 }
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -65,3 +67,29 @@ func TestRecoverPanicsKeepsServing(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestHealthProbesLogAtDebug: a load balancer's probes are logged at DEBUG,
+// other requests at INFO.
+func TestHealthProbesLogAtDebug(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, path := range []string{"/healthz", "/"} {
+		buf.Reset()
+		accessLog(ok, log).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		var line struct {
+			Level string `json:"level"`
+			Path  string `json:"path"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v in %q", path, err, buf.String())
+		}
+		want := "INFO"
+		if path == "/healthz" {
+			want = "DEBUG"
+		}
+		if line.Level != want || line.Path != path {
+			t.Errorf("%s logged at %s (path %q), want %s", path, line.Level, line.Path, want)
+		}
+	}
+}
