@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -54,6 +56,9 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	if f.Until, err = parseWhen(*until, now); err != nil {
 		return fmt.Errorf("--until: %w", err)
+	}
+	if f.Type != "" && !slices.Contains(auth.EventTypes(), f.Type) {
+		return fmt.Errorf("--type %q is not an event type; want one of %s", f.Type, strings.Join(auth.EventTypes(), ", "))
 	}
 	if f.Limit < 1 || f.Limit > 10000 {
 		return fmt.Errorf("--limit %d: want 1 to 10000", f.Limit)

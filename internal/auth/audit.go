@@ -29,6 +29,15 @@ const (
 	EventAttributeVerified = "attribute.verified"
 )
 
+// EventTypes lists every audit event type the engine writes, sorted.
+func EventTypes() []string {
+	return []string{
+		EventAttributeVerified, EventCodeFailed, EventCodeSent, EventCodeTestIdentity, EventCodeWrong,
+		EventLimitTripped, EventLocked, EventSignInFailure, EventSignInSuccess, EventSignOut,
+		EventSignUp, EventSignUpConfirmed, EventTokenRevoked, EventUnlocked, EventUserDeleted,
+	}
+}
+
 // auditEntry is what a flow knows about an event.
 type auditEntry struct {
 	pool     pool.Pool
