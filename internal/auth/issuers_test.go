@@ -16,24 +16,6 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// clock is a settable clock for engines under test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // signInTokens signs username in by SMS code and returns its tokens.
 func signInTokens(t *testing.T, e *auth.Engine, c pool.Client, codes *lastCodes, username string) *auth.Tokens {
 	t.Helper()
@@ -75,7 +57,7 @@ func TestSigningAlgorithmChangeReachesRunningEngine(t *testing.T) {
 	} {
 		t.Run(tt.from+"_to_"+tt.to, func(t *testing.T) {
 			ctx := context.Background()
-			clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
+			clk := &simClock{now: time.Now().UTC().Truncate(time.Millisecond)}
 			st := stores[0].open(t)
 			t.Cleanup(func() { st.Close() })
 			codes := &lastCodes{codes: map[string]string{}}
@@ -230,7 +212,7 @@ func (f *failingKeys) ListSigningKeys(ctx context.Context, poolID string) ([]poo
 // reparsing); a failed reread keeps serving the cached keys.
 func TestIssuerCache(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: time.Now().UTC()}
+	clk := &simClock{now: time.Now().UTC()}
 	inner := stores[0].open(t)
 	t.Cleanup(func() { inner.Close() })
 	st := &failingKeys{Store: inner}
