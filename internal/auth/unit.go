@@ -140,10 +140,10 @@ func (e *Engine) enqueue(ctx context.Context, p pool.Pool, m deliver.Message, de
 	})
 }
 
-// errWriteOutsideUnit refuses a pool write through a bound store: pools
+// errPoolWriteInUnit refuses a pool write through a bound store: pools
 // are written by administrators, never inside a flow's step, and on SQLite
 // such a write would wait for the step's own transaction.
-var errWriteOutsideUnit = errors.New("pools, clients and keys are not written inside a unit of work")
+var errPoolWriteInUnit = errors.New("pools, clients and keys are not written inside a unit of work")
 
 // boundStore is the store as a unit of work sees it: records through the
 // transaction; pools, clients and keys, which steps only read, from the
@@ -175,24 +175,24 @@ func (b boundStore) ListSigningKeys(ctx context.Context, poolID string) ([]pool.
 	return b.base.ListSigningKeys(ctx, poolID)
 }
 
-func (boundStore) CreatePool(context.Context, pool.Pool) error { return errWriteOutsideUnit }
+func (boundStore) CreatePool(context.Context, pool.Pool) error { return errPoolWriteInUnit }
 
 func (boundStore) UpdatePoolSettings(context.Context, string, string, pool.Settings) error {
-	return errWriteOutsideUnit
+	return errPoolWriteInUnit
 }
 
-func (boundStore) CreateClient(context.Context, pool.Client) error { return errWriteOutsideUnit }
+func (boundStore) CreateClient(context.Context, pool.Client) error { return errPoolWriteInUnit }
 
 func (boundStore) CreateFirstPool(context.Context, pool.Pool, pool.Client, pool.SigningKey) (bool, error) {
-	return false, errWriteOutsideUnit
+	return false, errPoolWriteInUnit
 }
 
-func (boundStore) AddSigningKey(context.Context, pool.SigningKey) error { return errWriteOutsideUnit }
+func (boundStore) AddSigningKey(context.Context, pool.SigningKey) error { return errPoolWriteInUnit }
 
 func (boundStore) DeleteExpired(context.Context, store.Expiring, time.Time, int) (int, error) {
-	return 0, errWriteOutsideUnit
+	return 0, errPoolWriteInUnit
 }
 
 func (b boundStore) Check(ctx context.Context) error { return b.base.Check(ctx) }
 
-func (boundStore) Close() error { return errWriteOutsideUnit }
+func (boundStore) Close() error { return errPoolWriteInUnit }
